@@ -1,0 +1,1 @@
+"""Root conftest: keeps `pytest scenarios/` working from a plain checkout."""

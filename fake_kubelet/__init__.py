@@ -1,0 +1,1 @@
+"""The kubelet device manager, in-process (see issue 4)."""

@@ -1,0 +1,1 @@
+"""A simulated NVML with pynvml's surface (see issue 3)."""

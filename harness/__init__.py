@@ -1,0 +1,1 @@
+"""Scenarios, runner, pytest plugin, reports and CLI (see issue 6)."""

@@ -1,0 +1,1 @@
+"""Our GPU device plugin (see issue 5)."""

@@ -1,0 +1,178 @@
+"""A monotonic clock that flows in real time and can jump forward.
+
+Why one class rather than a real and a virtual clock: the plugin under test reacts in
+real time (gRPC, threads), so a scenario's time must keep flowing; what virtual time
+buys us is skipping the kubelet's long timers (the 5-minute endpoint grace period) and
+NVML wait timeouts. ``advance(seconds)`` adds to the clock's offset, fires every timer
+that became due (in order, on the caller's thread, before returning) and wakes every
+waiter so that it re-checks its deadline. Nothing here polls.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(order=True)
+class TimerHandle:
+    """A callback scheduled on a :class:`Clock`; ``cancel()`` stops it from firing."""
+
+    when: float
+    seq: int
+    callback: Callable[[], None] = field(compare=False)
+    cancelled: bool = field(default=False, compare=False)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class Clock:
+    """Monotonic seconds (``now()``), condition waits with deadlines, and timers."""
+
+    def __init__(self) -> None:
+        self._offset = 0.0
+        self._lock = threading.Lock()
+        self._waiting: dict[int, tuple[threading.Condition, int]] = {}
+        self._timers: list[TimerHandle] = []
+        self._seq = itertools.count()
+        self._timer_cond = threading.Condition()
+        self._timer_thread: threading.Thread | None = None
+        self._closed = False
+        self._timer_generation = 0
+        self._start = time.monotonic()
+
+    # -- time ---------------------------------------------------------------------------
+    def now(self) -> float:
+        """Seconds since this clock was made, including every ``advance``."""
+        return time.monotonic() - self._start + self._offset
+
+    def advance(self, seconds: float) -> None:
+        """Jump forward: fire the timers that fall due, then wake every waiter."""
+        if seconds < 0:
+            raise ValueError(f"a clock only moves forward; advance({seconds}) asks to go back")
+        with self._lock:
+            self._offset += seconds
+        self._fire_due()
+        self._wake_waiters()
+
+    # -- waiting ------------------------------------------------------------------------
+    def wait_for(
+        self, cond: threading.Condition, predicate: Callable[[], T], timeout: float | None
+    ) -> T:
+        """Like ``Condition.wait_for`` (call it holding ``cond``) with the deadline on this clock."""
+        deadline = None if timeout is None else self.now() + timeout
+        self._register(cond)
+        try:
+            result = predicate()
+            while not result:
+                if deadline is None:
+                    cond.wait()
+                else:
+                    remaining = deadline - self.now()
+                    if remaining <= 0:
+                        break
+                    cond.wait(remaining)
+                result = predicate()
+            return result
+        finally:
+            self._unregister(cond)
+
+    def sleep(self, seconds: float) -> None:
+        """Sleep in clock time (an ``advance`` cuts it short). Not for synchronisation."""
+        cond = threading.Condition()
+        with cond:
+            self.wait_for(cond, lambda: False, seconds)
+
+    def _register(self, cond: threading.Condition) -> None:
+        with self._lock:
+            _, count = self._waiting.get(id(cond), (cond, 0))
+            self._waiting[id(cond)] = (cond, count + 1)
+
+    def _unregister(self, cond: threading.Condition) -> None:
+        with self._lock:
+            _, count = self._waiting[id(cond)]
+            if count == 1:
+                del self._waiting[id(cond)]
+            else:
+                self._waiting[id(cond)] = (cond, count - 1)
+
+    def _wake_waiters(self) -> None:
+        with self._lock:
+            conds = [c for c, _ in self._waiting.values()]
+        for cond in conds:
+            with cond:
+                cond.notify_all()
+
+    # -- timers -------------------------------------------------------------------------
+    def call_later(self, delay: float, callback: Callable[[], None]) -> TimerHandle:
+        """Run ``callback`` once, ``delay`` clock-seconds from now, on the clock's timer thread."""
+        return self.call_at(self.now() + delay, callback)
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> TimerHandle:
+        handle = TimerHandle(when, next(self._seq), callback)
+        with self._timer_cond:
+            heapq.heappush(self._timers, handle)
+            self._timer_generation += 1
+            if self._timer_thread is None:
+                self._timer_thread = threading.Thread(
+                    target=self._run_timers, name="simkit-clock-timers", daemon=True
+                )
+                self._timer_thread.start()
+            self._timer_cond.notify_all()
+        return handle
+
+    def close(self) -> None:
+        """Stop the timer thread; pending timers never fire."""
+        with self._timer_cond:
+            self._closed = True
+            self._timers.clear()
+            self._timer_cond.notify_all()
+
+    def _pop_due(self) -> TimerHandle | None:
+        with self._timer_cond:
+            while self._timers and self._timers[0].cancelled:
+                heapq.heappop(self._timers)
+            if self._timers and self._timers[0].when <= self.now():
+                return heapq.heappop(self._timers)
+            return None
+
+    def _fire_due(self) -> None:
+        while (handle := self._pop_due()) is not None:
+            handle.callback()
+
+    def _next_delay(self) -> float | None:
+        with self._timer_cond:
+            if not self._timers:
+                return None
+            return max(0.0, self._timers[0].when - self.now())
+
+    def _run_timers(self) -> None:
+        while True:
+            with self._timer_cond:
+                if self._closed:
+                    return
+                delay = self._next_delay()
+                generation = self._timer_generation
+                if delay is None or delay > 0:
+                    # A newly scheduled timer may fall due sooner: wake and recompute.
+                    self.wait_for(
+                        self._timer_cond,
+                        lambda: self._closed
+                        or self._has_due()
+                        or self._timer_generation != generation,
+                        delay,
+                    )
+                if self._closed:
+                    return
+            self._fire_due()
+
+    def _has_due(self) -> bool:
+        return bool(self._timers) and self._timers[0].when <= self.now()

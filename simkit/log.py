@@ -1,0 +1,131 @@
+"""The observation log: timestamped, typed events that verdicts and reports are drawn from.
+
+The fake kubelet, the fake NVML node, the launchers and the runner append here; every
+append (and every ``touch()`` after a state change) wakes the waiters, so a test can say
+"wait until allocatable is 3, at most 1 s" without sleeping or polling.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any, TypeVar
+
+from simkit.clock import Clock
+
+T = TypeVar("T")
+
+
+class WaitTimeout(AssertionError):
+    """A condition did not hold before its deadline; the message says what was awaited."""
+
+
+@dataclass(frozen=True)
+class Event:
+    """One observation: ``source`` is who saw it (kubelet, node, plugin, harness)."""
+
+    seq: int
+    t: float
+    source: str
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        details = " ".join(f"{k}={v!r}" for k, v in self.data.items())
+        return f"{self.t:9.3f}s {self.source:<8} {self.kind:<22} {details}".rstrip()
+
+
+class ObservationLog:
+    """An append-only, thread-safe event list with condition waits and subscribers."""
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
+        self._cond = threading.Condition()
+        self._events: list[Event] = []
+        self._seq = itertools.count(1)
+        self._subscribers: list[Callable[[Event], None]] = []
+        self._generation = 0
+
+    def append(self, source: str, kind: str, **data: Any) -> Event:
+        """Record an event now and wake everyone waiting on the log."""
+        with self._cond:
+            event = Event(next(self._seq), self.clock.now(), source, kind, data)
+            self._events.append(event)
+            self._generation += 1
+            subscribers = list(self._subscribers)
+            self._cond.notify_all()
+        for callback in subscribers:
+            callback(event)
+        return event
+
+    def touch(self) -> None:
+        """Wake waiters after a state change that is not itself an event."""
+        with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Call ``callback`` on every later event (on the appender's thread); returns unsubscribe."""
+        with self._cond:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._cond:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def events(
+        self, source: str | None = None, kind: str | Iterable[str] | None = None, since: int = 0
+    ) -> list[Event]:
+        """Events after sequence number ``since``, optionally of one source and kind(s)."""
+        kinds = {kind} if isinstance(kind, str) else (set(kind) if kind is not None else None)
+        with self._cond:
+            return [
+                e
+                for e in self._events
+                if e.seq > since
+                and (source is None or e.source == source)
+                and (kinds is None or e.kind in kinds)
+            ]
+
+    @property
+    def last_seq(self) -> int:
+        with self._cond:
+            return self._events[-1].seq if self._events else 0
+
+    def wait_for(self, predicate: Callable[[], T], timeout: float | None, what: str = "") -> T:
+        """Wait until ``predicate()`` is truthy, re-checking on every append; raise WaitTimeout.
+
+        The predicate runs without the log's lock held, so it may take the locks of the
+        components it inspects (which append to this log while holding them).
+        """
+        deadline = None if timeout is None else self.clock.now() + timeout
+        while True:
+            with self._cond:
+                generation = self._generation
+            result = predicate()
+            if result:
+                return result
+            remaining = None if deadline is None else deadline - self.clock.now()
+            if remaining is not None and remaining <= 0:
+                raise WaitTimeout(f"timed out after {timeout}s waiting for {what or predicate!r}")
+            with self._cond:
+                self.clock.wait_for(
+                    self._cond, lambda: self._generation != generation, remaining
+                )
+
+    def to_json(self) -> str:
+        with self._cond:
+            return json.dumps([e.to_dict() for e in self._events], default=str, indent=1)
+
+    def __len__(self) -> int:
+        with self._cond:
+            return len(self._events)

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from simkit import Clock, ObservationLog, WaitTimeout
+
+
+def test_events_are_numbered_timestamped_and_filterable() -> None:
+    clock = Clock()
+    log = ObservationLog(clock)
+    log.append("kubelet", "register", resource="nvidia.com/gpu")
+    clock.advance(5)
+    log.append("node", "xid", gpu=2, xid=79)
+    first, second = log.events()
+    assert (first.seq, second.seq) == (1, 2)
+    assert second.t - first.t >= 5
+    assert log.events(source="node") == [second]
+    assert log.events(kind={"register", "xid"}, since=1) == [second]
+    assert json.loads(log.to_json())[1]["data"] == {"gpu": 2, "xid": 79}
+
+
+def test_wait_for_wakes_on_append_from_another_thread() -> None:
+    log = ObservationLog()
+    threading.Timer(0.01, lambda: log.append("kubelet", "devices", healthy=3)).start()
+    event = log.wait_for(lambda: next(iter(log.events(kind="devices")), None), 5, "a device update")
+    assert event.data == {"healthy": 3}
+
+
+def test_wait_for_raises_with_what_was_awaited() -> None:
+    log = ObservationLog()
+    with pytest.raises(WaitTimeout, match="allocatable 3"):
+        log.wait_for(lambda: False, 0.01, "allocatable 3")
+
+
+def test_subscribers_see_every_later_event_until_unsubscribed() -> None:
+    log = ObservationLog()
+    seen: list[str] = []
+    unsubscribe = log.subscribe(lambda e: seen.append(e.kind))
+    log.append("node", "a")
+    unsubscribe()
+    log.append("node", "b")
+    assert seen == ["a"]
