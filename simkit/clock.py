@@ -165,9 +165,9 @@ class Clock:
                     # A newly scheduled timer may fall due sooner: wake and recompute.
                     self.wait_for(
                         self._timer_cond,
-                        lambda: self._closed
+                        lambda seen=generation: self._closed
                         or self._has_due()
-                        or self._timer_generation != generation,
+                        or self._timer_generation != seen,
                         delay,
                     )
                 if self._closed:

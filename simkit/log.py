@@ -119,7 +119,7 @@ class ObservationLog:
                 raise WaitTimeout(f"timed out after {timeout}s waiting for {what or predicate!r}")
             with self._cond:
                 self.clock.wait_for(
-                    self._cond, lambda: self._generation != generation, remaining
+                    self._cond, lambda seen=generation: self._generation != seen, remaining
                 )
 
     def to_json(self) -> str:

@@ -24,8 +24,7 @@ GENERATOR_VERSION = "1.84.0"
 def generate(out_dir: Path) -> list[Path]:
     """Write fresh stubs for api.proto into ``out_dir`` and return their paths."""
     try:
-        from grpc_tools import protoc
-        from grpc_tools import grpc_version
+        from grpc_tools import grpc_version, protoc
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise SystemExit(
             "grpcio-tools is not installed; install the test extra: pip install -e '.[test]'"

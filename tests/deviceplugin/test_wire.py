@@ -61,10 +61,13 @@ LIST_AND_WATCH_RESPONSE = hexbytes(
 
 
 def test_list_and_watch_response_encodes_devices_health_and_numa_topology() -> None:
+    def numa(node: int) -> pb.TopologyInfo:
+        return pb.TopologyInfo(nodes=[pb.NUMANode(ID=node)])
+
     message = pb.ListAndWatchResponse(
         devices=[
-            pb.Device(ID="GPU-a", health=v1beta1.HEALTHY, topology=pb.TopologyInfo(nodes=[pb.NUMANode(ID=1)])),
-            pb.Device(ID="GPU-b", health=v1beta1.UNHEALTHY, topology=pb.TopologyInfo(nodes=[pb.NUMANode(ID=-1)])),
+            pb.Device(ID="GPU-a", health=v1beta1.HEALTHY, topology=numa(1)),
+            pb.Device(ID="GPU-b", health=v1beta1.UNHEALTHY, topology=numa(-1)),
         ]
     )
     assert message.SerializeToString(deterministic=True) == LIST_AND_WATCH_RESPONSE
