@@ -1,0 +1,105 @@
+"""Figures for the fake kubelet: registration, admission, restart and grace-period costs.
+
+Run: ``python benchmarks/bench_kubelet.py [--rounds N]``. Prints wall-clock figures (ms); the
+plugin is the tests' stub plugin, so this measures the kubelet side plus local gRPC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fake_kubelet import Container, FakeKubelet, Pod
+from simkit import Clock, ObservationLog
+from tests.fake_kubelet.stub_plugin import StubPlugin
+
+GPU = "example.com/gpu"
+DEVICES = [f"dev{i}" for i in range(8)]
+
+
+def figures(name: str, samples_ms: list[float]) -> None:
+    ordered = sorted(samples_ms)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    print(f"{name:<44} n={len(ordered):<4} p50={statistics.median(ordered):8.3f} ms  p95={p95:8.3f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=50)
+    rounds = parser.parse_args().rounds
+    clock = Clock()
+    log = ObservationLog(clock)
+    kubelet = FakeKubelet(log=log)
+    kubelet.start()
+    plugin = StubPlugin(kubelet.socket_dir, devices=DEVICES, preferred=True).start()
+    try:
+        plugin.register(kubelet.socket_path)
+        kubelet.wait_for_allocatable(GPU, len(DEVICES), timeout=5)
+        register, until_devices = [], []
+        for _ in range(rounds):
+            # A fresh instance each round: re-registering while the old stream stays open would pin
+            # one more server thread per round (see domain facts B2).
+            # Wait for the kubelet to see the old stream end: a late end would disconnect the new
+            # instance in the "resource" profile (bug #121994, reproduced on purpose).
+            since = log.last_seq
+            plugin.stop()
+            kubelet.wait_for_event("stream_end", since=since, timeout=5)
+            plugin = StubPlugin(kubelet.socket_dir, devices=DEVICES, preferred=True).start()
+            since = log.last_seq
+            t0 = time.perf_counter()
+            plugin.register(kubelet.socket_path)
+            t1 = time.perf_counter()
+            kubelet.wait_for_event("devices", since=since, timeout=5)
+            t2 = time.perf_counter()
+            register.append((t1 - t0) * 1000)
+            until_devices.append((t2 - t0) * 1000)
+        figures("Register RPC (dial + options)", register)
+        figures("Register call -> devices known", until_devices)
+
+        admit, start = [], []
+        for i in range(rounds * 4):
+            pod = Pod(f"p{i}", [Container("app", {GPU: 2})])
+            t0 = time.perf_counter()
+            admission = kubelet.admit(pod)
+            t1 = time.perf_counter()
+            assert admission.admitted, admission.message
+            kubelet.start_container(pod, "app")
+            t2 = time.perf_counter()
+            kubelet.delete_pod(pod)
+            admit.append((t1 - t0) * 1000)
+            start.append((t2 - t1) * 1000)
+        figures("admit 2-device pod (preferred + Allocate)", admit)
+        figures("start_container (no PreStart)", start)
+
+        restarts = []
+        for _ in range(max(5, rounds // 5)):
+            plugin.stop()
+            t0 = time.perf_counter()
+            kubelet.restart()
+            plugin = StubPlugin(kubelet.socket_dir, devices=DEVICES, preferred=True).start()
+            plugin.register(kubelet.socket_path)
+            kubelet.wait_for_allocatable(GPU, 8, timeout=5)
+            restarts.append((time.perf_counter() - t0) * 1000)
+        figures("restart -> plugin re-registered -> 8 healthy", restarts)
+
+        plugin.stop()
+        kubelet.wait_for_allocatable(GPU, 0, timeout=5)
+        t0 = time.perf_counter()
+        clock.advance(300)
+        assert kubelet.capacity(GPU) == 0
+        figures("grace period (300 s virtual) expiry", [(time.perf_counter() - t0) * 1000])
+    finally:
+        plugin.stop()
+        t0 = time.perf_counter()
+        kubelet.close()
+        print(f"{'close()':<44} {(time.perf_counter() - t0) * 1000:8.3f} ms")
+        clock.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""One registered plugin as the kubelet holds it: a client (channel + ListAndWatch stream) and an endpoint.
+
+The kubelet splits these too: the plugin *client* owns the connection and the stream;
+the manager's *endpoint* holds the options and the stop time that starts the grace
+period. An endpoint restored from the checkpoint has no client and no options.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import grpc
+
+from deviceplugin.v1beta1 import api_pb2 as pb
+from deviceplugin.v1beta1 import api_pb2_grpc
+from simkit import TimerHandle
+
+
+class PluginClient:
+    """The connection to one plugin socket and its ListAndWatch stream (read on its own thread)."""
+
+    def __init__(self, resource: str, endpoint: str, socket_path: str, generation: int) -> None:
+        self.resource = resource
+        self.endpoint = endpoint
+        self.socket_path = socket_path
+        self.generation = generation
+        self.channel: grpc.Channel | None = None
+        self.stub: api_pb2_grpc.DevicePluginStub | None = None
+        self.thread: threading.Thread | None = None
+        self._stream: grpc.Call | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def attach(self, channel: grpc.Channel) -> None:
+        self.channel = channel
+        self.stub = api_pb2_grpc.DevicePluginStub(channel)
+
+    def open_stream(self):  # -> iterator of ListAndWatchResponse, or None once disconnected
+        with self._lock:
+            if self._closed or self.stub is None:
+                return None
+            self._stream = self.stub.ListAndWatch(pb.Empty())  # no deadline, as the kubelet
+            return self._stream
+
+    @property
+    def closed(self) -> bool:
+        with self._lock:
+            return self._closed
+
+    def disconnect(self) -> None:
+        """Cancel the stream and close the channel; the reader thread then ends."""
+        with self._lock:
+            self._closed = True
+            stream, channel = self._stream, self.channel
+        if stream is not None:
+            stream.cancel()
+        if channel is not None:
+            channel.close()
+
+    def join(self, timeout: float) -> None:
+        thread = self.thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+
+@dataclass(eq=False)
+class Endpoint:
+    """The manager's record of a plugin endpoint for one resource."""
+
+    resource: str
+    socket_path: str  # "" for an endpoint restored from the checkpoint
+    endpoint: str
+    client: PluginClient | None
+    options: pb.DevicePluginOptions | None
+    stop_time: float | None = None
+    grace_timer: TimerHandle | None = field(default=None, repr=False)
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop_time is not None
+
+    def stop(self, now: float) -> None:
+        if self.stop_time is None:
+            self.stop_time = now
+
+    def cancel_grace(self) -> None:
+        if self.grace_timer is not None:
+            self.grace_timer.cancel()
+            self.grace_timer = None
+
+    def stopped_error(self) -> str:
+        """The kubelet's ``endpoint %v has been stopped``, naming resource and socket."""
+        where = f" ({self.socket_path})" if self.socket_path else ""
+        return f"endpoint {self.resource}{where} has been stopped"
+
+    def options_dict(self) -> dict[str, bool] | None:
+        if self.options is None:
+            return None
+        return {
+            "pre_start_required": self.options.pre_start_required,
+            "get_preferred_allocation_available": self.options.get_preferred_allocation_available,
+        }

@@ -1,0 +1,77 @@
+"""Calls to a device plugin with deadlines on the scenario clock.
+
+Every wait here is a condition wait on :class:`simkit.Clock`, so a hung plugin is
+judged when the clock passes the deadline: in real time, or at once when a scenario
+advances the clock. grpcio gets the same timeout as a real-time backstop.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from deviceplugin.v1beta1 import unix_target
+from fake_kubelet.errors import DEADLINE_EXCEEDED, PluginCallError, deadline_error, from_rpc_error
+from simkit import Clock
+
+DIAL_ERROR = f"failed to dial device plugin: {DEADLINE_EXCEEDED}"
+
+
+def wait_future(
+    clock: Clock, future: grpc.Future, deadline: float, aborted: Callable[[], bool] | None = None
+) -> bool:
+    """Wait until ``future`` is done or the clock reaches ``deadline``; True when it is done.
+
+    The deadline is fixed before the call is sent, so a clock advance made as soon as the
+    plugin sees the call (before this wait begins) still counts.
+    """
+    cond = threading.Condition()
+
+    def wake(_: Any) -> None:
+        with cond:
+            cond.notify_all()
+
+    future.add_done_callback(wake)
+    with cond:
+        clock.wait_for(
+            cond,
+            lambda: future.done() or (aborted is not None and aborted()),
+            max(0.0, deadline - clock.now()),
+        )
+    return future.done()
+
+
+def dial(clock: Clock, path: str, timeout: float, aborted: Callable[[], bool] | None = None) -> grpc.Channel:
+    """A blocking dial of a plugin socket, as the kubelet's ``grpc.WithBlock`` dial."""
+    deadline = clock.now() + timeout
+    channel = grpc.insecure_channel(unix_target(path), options=[("grpc.default_authority", "localhost")])
+    ready = grpc.channel_ready_future(channel)
+    if not wait_future(clock, ready, deadline, aborted):
+        ready.cancel()
+        channel.close()
+        raise PluginCallError(DIAL_ERROR, code="DeadlineExceeded", deadline=True)
+    return channel
+
+
+def call_unary(
+    clock: Clock,
+    method: grpc.UnaryUnaryMultiCallable,
+    request: Any,
+    timeout: float,
+    aborted: Callable[[], bool] | None = None,
+) -> Any:
+    """Call a unary RPC; raise :class:`PluginCallError` (Go-style text) on failure or deadline."""
+    deadline = clock.now() + timeout
+    future = method.future(request, timeout=timeout)
+    if not wait_future(clock, future, deadline, aborted):
+        future.cancel()
+        if aborted is not None and aborted():
+            raise PluginCallError("rpc error: code = Canceled desc = kubelet stopped", code="Canceled")
+        raise deadline_error()
+    try:
+        return future.result()
+    except grpc.RpcError as error:
+        raise from_rpc_error(error) from None

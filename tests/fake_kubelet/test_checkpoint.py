@@ -1,0 +1,117 @@
+"""The checkpoint file: the kubelet's JSON layout, a checksum, and what a bad one costs."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from deviceplugin.v1beta1 import api_pb2 as pb
+from fake_kubelet import Checkpoint, CheckpointError, Container, Pod, PodDeviceEntry
+from fake_kubelet import checkpoint as ckpt
+from tests.fake_kubelet.stub_plugin import device
+
+GPU = "example.com/gpu"
+
+
+def test_a_checkpoint_round_trips(sock_dir):
+    path = f"{sock_dir}/kubelet_internal_checkpoint"
+    response = pb.ContainerAllocateResponse(envs={"A": "1"}, cdi_devices=[pb.CDIDevice(name="v.com/c=d")])
+    written = Checkpoint(
+        [PodDeviceEntry("uid", "app", GPU, {0: ["a"], -1: ["b"]}, response)], {GPU: ["a", "b"]}
+    )
+    ckpt.write(path, written)
+    read = ckpt.read(path)
+    assert read.registered == {GPU: ["a", "b"]}
+    (entry,) = read.entries
+    assert (entry.pod_uid, entry.container, entry.resource, entry.device_ids) == (
+        "uid",
+        "app",
+        GPU,
+        {-1: ["b"], 0: ["a"]},
+    )
+    assert entry.response == response
+
+
+def test_the_file_has_the_kubelets_json_layout(registered, kubelet):
+    registered(devices=[device("a", numa=[1]), device("b")])
+    kubelet.admit(Pod("p", [Container("app", {GPU: 2})]))
+    with open(kubelet.checkpoint_path) as src:
+        raw = json.load(src)
+    assert set(raw) == {"Data", "Checksum"}
+    assert raw["Data"]["RegisteredDevices"] == {GPU: ["a", "b"]}
+    (entry,) = raw["Data"]["PodDeviceEntries"]
+    assert entry["ContainerName"] == "app" and entry["ResourceName"] == GPU
+    assert entry["DeviceIDs"] == {"-1": ["b"], "1": ["a"]}
+    response = pb.ContainerAllocateResponse.FromString(base64.b64decode(entry["AllocResp"]))
+    assert response.envs["STUB_VISIBLE_DEVICES"] == "a,b"
+    assert raw["Checksum"] == ckpt.fnv1a32(
+        json.dumps(raw["Data"], sort_keys=True, separators=(",", ":")).encode()
+    )
+
+
+def test_a_checksum_mismatch_is_a_read_error(sock_dir):
+    path = f"{sock_dir}/kubelet_internal_checkpoint"
+    ckpt.write(path, Checkpoint([], {GPU: ["a"]}))
+    with open(path) as src:
+        raw = json.load(src)
+    raw["Data"]["RegisteredDevices"][GPU].append("forged")
+    with open(path, "w") as out:
+        json.dump(raw, out)
+    with pytest.raises(CheckpointError, match="checksum mismatch"):
+        ckpt.read(path)
+
+
+def test_the_kubelet_goes_on_without_allocations_after_a_corrupt_checkpoint(registered, kubelet):
+    registered(devices=["a", "b"])
+    kubelet.admit(Pod("p", [Container("app", {GPU: 2})]))
+    kubelet.stop()
+    with open(kubelet.checkpoint_path) as src:
+        raw = json.load(src)
+    raw["Checksum"] += 1
+    with open(kubelet.checkpoint_path, "w") as out:
+        json.dump(raw, out)
+    kubelet.start()
+    info = kubelet.log.events(kind="start")[-1].data["checkpoint"]
+    assert "checksum mismatch" in info["error"]
+    assert kubelet.allocations("p") == []
+    assert kubelet.allocated_devices(GPU) == set()
+
+
+def test_the_pre_1_20_flat_device_list_still_reads(sock_dir):
+    data = {
+        "PodDeviceEntries": [
+            {
+                "PodUID": "u",
+                "ContainerName": "c",
+                "ResourceName": GPU,
+                "DeviceIDs": ["a", "b"],
+                "AllocResp": "",
+            }
+        ],
+        "RegisteredDevices": {},
+    }
+    path = f"{sock_dir}/kubelet_internal_checkpoint"
+    with open(path, "w") as out:
+        json.dump(
+            {
+                "Data": data,
+                "Checksum": ckpt.fnv1a32(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()),
+            },
+            out,
+        )
+    (entry,) = ckpt.read(path).entries
+    assert entry.devices == ["a", "b"] and entry.device_ids == {-1: ["a", "b"]}
+
+
+def test_unreadable_checkpoints_say_what_is_wrong(sock_dir):
+    path = f"{sock_dir}/kubelet_internal_checkpoint"
+    with open(path, "w") as out:
+        out.write("{not json")
+    with pytest.raises(CheckpointError, match="not JSON"):
+        ckpt.read(path)
+    with open(path, "w") as out:
+        json.dump({"Data": {}}, out)
+    with pytest.raises(CheckpointError, match="Data and Checksum"):
+        ckpt.read(path)

@@ -1,0 +1,93 @@
+"""ListAndWatch as the kubelet consumes it: whole-set replacement, exact health, no retry, grace period."""
+
+from __future__ import annotations
+
+import time
+
+from tests.fake_kubelet.stub_plugin import device
+
+GPU = "example.com/gpu"
+
+
+def test_each_message_replaces_the_whole_device_set_and_the_event_carries_the_diff(registered, kubelet):
+    plugin = registered(devices=["a", "b", "c"])
+    since = kubelet.log.last_seq
+    plugin.set_devices([device("b"), device("c", "Unhealthy"), device("d", numa=[1])])
+    event = kubelet.wait_for_event("devices", since=since)
+    assert event.data["added"] == ["d"]
+    assert event.data["removed"] == ["a"]
+    assert event.data["changed"] == ["c"]
+    assert {d["id"]: d["numa"] for d in event.data["devices"]} == {"b": [], "c": [], "d": [1]}
+    assert (kubelet.capacity(GPU), kubelet.allocatable(GPU)) == (3, 2)
+    state = kubelet.resource(GPU)
+    assert [(d.id, d.health) for d in state.devices] == [
+        ("b", "Healthy"),
+        ("c", "Unhealthy"),
+        ("d", "Healthy"),
+    ]
+
+
+def test_only_the_exact_string_healthy_counts_as_healthy(registered, kubelet):
+    plugin = registered(devices=["a"])
+    plugin.set_devices([device("a", "healthy"), device("b", "HEALTHY "), device("c", "Healthy")])
+    kubelet.wait_for_capacity(GPU, 3)
+    assert kubelet.allocatable(GPU) == 1
+    assert sorted(v.rule for v in kubelet.violations) == ["unknown_health", "unknown_health"]
+
+
+def test_duplicate_ids_collapse_and_are_a_violation(registered, kubelet):
+    plugin = registered(devices=["a"])
+    plugin.set_devices(["a", "a", "b"])
+    kubelet.wait_for_capacity(GPU, 2)
+    assert kubelet.allocatable(GPU) == 2
+    assert [v.rule for v in kubelet.violations] == ["duplicate_device_id"]
+
+
+def test_capacity_events_only_when_the_counts_change(registered, kubelet):
+    plugin = registered(devices=["a", "b"])
+    plugin.set_devices(["b", "a"])
+    plugin.set_devices(["a", "b", "c"])
+    kubelet.wait_for_capacity(GPU, 3)
+    counts = [(e.data["capacity"], e.data["allocatable"]) for e in kubelet.log.events(kind="capacity")]
+    assert counts == [(2, 2), (3, 3)]
+
+
+def test_stream_loss_makes_devices_unhealthy_then_capacity_zero_after_the_grace_period(
+    registered, kubelet, clock
+):
+    plugin = registered(devices=["a", "b"])
+    started = time.monotonic()
+    plugin.stop()
+    kubelet.wait_for_allocatable(GPU, 0)
+    assert kubelet.capacity(GPU) == 2  # capacity unchanged until the grace period ends
+    assert kubelet.resource(GPU).stopped
+    end = kubelet.log.events(kind="stream_end")[0]
+    assert end.data["reason"].startswith("rpc error: code = ")
+    clock.advance(299)
+    assert kubelet.capacity(GPU) == 2
+    clock.advance(1)
+    assert kubelet.capacity(GPU) == 0
+    assert kubelet.resource(GPU).removed  # the key stays on the node, at 0
+    assert [e.data["resource"] for e in kubelet.log.events(kind="endpoint_removed")] == [GPU]
+    assert plugin.count("ListAndWatch") == 1  # never retried
+    assert time.monotonic() - started < 1.0
+
+
+def test_a_clean_end_of_stream_is_a_disconnect_too(registered, kubelet):
+    plugin = registered(devices=["a"])
+    plugin.end_streams()
+    kubelet.wait_for_allocatable(GPU, 0)
+    end = kubelet.log.events(kind="stream_end")[0]
+    assert end.data["reason"] == "the plugin ended the stream"
+
+
+def test_re_registering_within_the_grace_period_restores_the_resource(registered, kubelet, clock):
+    plugin = registered(devices=["a", "b"])
+    plugin.end_streams()
+    kubelet.wait_for_allocatable(GPU, 0)
+    clock.advance(200)
+    plugin.register(kubelet.socket_path)
+    kubelet.wait_for_allocatable(GPU, 2)
+    clock.advance(200)  # the old grace timer must not fire any more
+    assert (kubelet.capacity(GPU), kubelet.allocatable(GPU)) == (2, 2)
+    assert kubelet.log.events(kind="endpoint_removed") == []
