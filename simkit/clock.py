@@ -47,6 +47,10 @@ class Clock:
         self._timer_thread: threading.Thread | None = None
         self._closed = False
         self._timer_generation = 0
+        # Held while timers fire, by whichever thread fires them: advance() takes it too, so
+        # when advance() returns, a due timer that the timer thread had already picked up has
+        # finished as well.
+        self._fire_lock = threading.RLock()
         self._start = time.monotonic()
 
     # -- time ---------------------------------------------------------------------------
@@ -145,8 +149,9 @@ class Clock:
             return None
 
     def _fire_due(self) -> None:
-        while (handle := self._pop_due()) is not None:
-            handle.callback()
+        with self._fire_lock:
+            while (handle := self._pop_due()) is not None:
+                handle.callback()
 
     def _next_delay(self) -> float | None:
         with self._timer_cond:

@@ -70,3 +70,25 @@ def test_wait_for_returns_as_soon_as_the_predicate_holds() -> None:
     threading.Timer(0.01, producer).start()
     with cond:
         assert clock.wait_for(cond, lambda: state["ready"], 5) is True
+
+
+def test_advance_returns_only_after_a_timer_the_timer_thread_picked_up_has_finished() -> None:
+    clock = Clock()
+    started = threading.Event()
+    release = threading.Event()
+    finished: list[bool] = []
+
+    def slow() -> None:
+        started.set()
+        release.wait(5)
+        finished.append(True)
+
+    clock.call_later(0.001, slow)  # falls due in real time: the timer thread fires it
+    assert started.wait(5)
+    advancer = threading.Thread(target=clock.advance, args=(10,))
+    advancer.start()
+    advancer.join(0.05)
+    assert advancer.is_alive(), "advance() returned while a due timer was still running"
+    release.set()
+    advancer.join(5)
+    assert finished == [True]
