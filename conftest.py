@@ -1,1 +1,7 @@
-"""Root conftest: keeps `pytest scenarios/` working from a plain checkout."""
+"""Root conftest: keeps `pytest scenarios/` working from a plain checkout.
+
+The harness's pytest plugin is also registered by its entry point (pytest11) under the same
+name, so an installed checkout does not register it twice.
+"""
+
+pytest_plugins = ["harness.pytest_plugin"]

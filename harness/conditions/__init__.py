@@ -1,0 +1,1 @@
+"""Condition types for ``expect:`` and ``never:``; each class registers itself (see model/registry)."""

@@ -1,0 +1,76 @@
+"""A plugin process in a private mount namespace, with the scenario's socket dir at the real path.
+
+For third-party plugins that hard-code ``/var/lib/kubelet/device-plugins``: ``unshare -m``
+gives the process its own mount table, where :mod:`harness.launchers.nsinit` bind-mounts the
+scenario's socket dir onto that path, then runs the command. The host's
+``/var/lib/kubelet`` is never touched. Needs root and ``unshare``; otherwise scenarios that ask
+for it are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+
+from harness.launchers.base import LaunchSpec, Unavailable
+from harness.launchers.subprocess import SubprocessLauncher, expand
+from simkit import ObservationLog
+
+DEVICE_PLUGIN_DIR = "/var/lib/kubelet/device-plugins"
+
+
+@functools.cache
+def namespace_support() -> str:
+    """'' when private mount namespaces work here, else why not."""
+    if os.geteuid() != 0:
+        return "a private mount namespace needs root (run as root, or use the subprocess launcher)"
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return "the 'unshare' command (util-linux) is not installed"
+    probe = subprocess.run(
+        [unshare, "-m", "--propagation", "private", "true"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    if probe.returncode != 0:
+        return f"'unshare -m' fails here (no CAP_SYS_ADMIN?): {probe.stderr.strip()}"
+    return ""
+
+
+class NamespaceLauncher(SubprocessLauncher):
+    """``unshare -m`` + bind mount + the command; placeholders name the paths the plugin sees."""
+
+    def __init__(self, spec: LaunchSpec, log: ObservationLog) -> None:
+        reason = namespace_support()
+        if reason:
+            raise Unavailable(reason)
+        super().__init__(spec, log)
+
+    def placeholders(self) -> dict[str, str]:
+        return {
+            "socket_dir": DEVICE_PLUGIN_DIR,
+            "kubelet_socket": f"{DEVICE_PLUGIN_DIR}/kubelet.sock",
+            "nvml": self.spec.nvml_endpoint,
+        }
+
+    def argv(self) -> list[str]:
+        inner = [*expand(self.spec.command, self.placeholders()), *self.spec.args]
+        scratch = os.path.join(os.path.dirname(self.spec.socket_dir.rstrip("/")), "ns")
+        return [
+            shutil.which("unshare") or "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            sys.executable,
+            "-m",
+            "harness.launchers.nsinit",
+            self.spec.socket_dir,
+            scratch,
+            "--",
+            *inner,
+        ]

@@ -1,0 +1,128 @@
+"""Any plugin as a process: a command line with ``{socket_dir}``, ``{kubelet_socket}``, ``{nvml}``.
+
+``{nvml}`` expands to ``connect:<tmp>/nvml.sock``, where the runner serves the scenario's
+simulated node, so faults injected by the scenario reach the plugin process. Output (stdout
+and stderr) becomes one ``"plugin"`` ``log`` event per line; the exit code an ``exit`` event.
+The scenario's ``plugin.args`` are appended to the command line and ``plugin.env`` is added to
+the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import subprocess
+import threading
+
+from harness.launchers.base import Launcher, LaunchSpec
+from simkit import ObservationLog
+
+STOP_TIMEOUT_S = 10.0
+
+
+def expand(command: str, mapping: dict[str, str]) -> list[str]:
+    """Split a command line and fill its placeholders (other braces are left alone)."""
+    argv = shlex.split(command)
+    out = []
+    for token in argv:
+        for key, value in mapping.items():
+            token = token.replace("{" + key + "}", value)
+        out.append(token)
+    return out
+
+
+class SubprocessLauncher(Launcher):
+    """Runs a command in its own process group; stop = SIGTERM (then SIGKILL after 10 s)."""
+
+    def __init__(self, spec: LaunchSpec, log: ObservationLog) -> None:
+        super().__init__(spec, log)
+        self.proc: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
+
+    def placeholders(self) -> dict[str, str]:
+        return {
+            "socket_dir": self.spec.socket_dir,
+            "kubelet_socket": self.spec.kubelet_socket,
+            "nvml": self.spec.nvml_endpoint,
+        }
+
+    def argv(self) -> list[str]:
+        return [*expand(self.spec.command, self.placeholders()), *self.spec.args]
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.exit_code is None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        argv = self.argv()
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.spec.env}
+        self._started(argv=argv, launcher=type(self).__name__)
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env=env,
+                text=True,
+                bufsize=1,
+                start_new_session=True,
+                errors="replace",
+            )
+        except OSError as exc:
+            self._line(f"cannot start {argv[0]!r}: {exc}", level="ERROR")
+            self._exited(127)
+            return
+        self.proc = proc
+        self._reader = threading.Thread(target=self._read, args=(proc,), name="plugin-output", daemon=True)
+        self._reader.start()
+
+    def _read(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self._line(line.rstrip("\n"))
+        code = proc.wait()
+        if proc is self.proc:
+            self._exited(code)
+
+    def _signal(self, sig: int) -> None:
+        if self.proc is not None and self.exit_code is None:
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    def _join(self, timeout: float) -> bool:
+        reader = self._reader
+        if reader is None:
+            return True
+        reader.join(timeout)
+        return not reader.is_alive()
+
+    def stop(self) -> None:
+        if not self.running:
+            return
+        self._signal(signal.SIGTERM)
+        if not self._join(STOP_TIMEOUT_S):
+            self._line(
+                f"did not exit within {STOP_TIMEOUT_S:g}s of SIGTERM; sending SIGKILL", level="harness"
+            )
+            self.kill()
+
+    def kill(self) -> None:
+        if not self.running:
+            return
+        self._signal(signal.SIGKILL)
+        self._join(STOP_TIMEOUT_S)
+
+    def sighup(self) -> None:
+        self._signal(signal.SIGHUP)
+
+    def close(self) -> None:
+        if self.running:
+            self.kill()
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()

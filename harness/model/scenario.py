@@ -1,0 +1,192 @@
+"""The scenario model: what a scenario file may say, and how a file becomes its cases.
+
+These dataclasses are the schema (see :mod:`harness.model.schema`); the reference table in
+``docs/scenarios.md`` is generated from them (``python -m harness schema``).
+"""
+
+# ruff: noqa: RUF009  (doc() and loc_field() return dataclasses.field(...) with documentation)
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from harness.errors import Loc, ScenarioError
+from harness.loader import YNode
+from harness.model.base import ConditionSet, StepCall
+from harness.model.compose import Case, compose
+from harness.model.duration import Duration
+from harness.model.schema import ParseCtx, doc, loc_field, parse_dataclass, wrap_as
+from harness.model.text import Text
+
+NODE_SHORTHAND = re.compile(r"^\d+x[\w.+-]+$")
+
+
+@dataclass
+class NodeSpec:
+    """The simulated node: a shorthand (``4xH100``), a node-profile file, or an inline profile."""
+
+    spec: Any = doc(
+        "'4xH100'-style shorthand, a node-profile file (relative to the scenario) or "
+        "an inline profile mapping (docs/node-profile.md)",
+        default="4xH100",
+    )
+    seed: int = doc("seed for generated identifiers (UUIDs, serials)", default=0)
+    mig: dict[str, list[str]] = doc(
+        "MIG layout: GPU alias → GPU-instance profiles to create (e.g. gpu0: [3g.40gb, 3g.40gb])",
+        default_factory=dict,
+    )
+    loc: Loc = loc_field()
+
+    @classmethod
+    def shorthand(cls, node: YNode, ctx: ParseCtx) -> YNode:
+        return wrap_as(node, "spec", node)
+
+    @classmethod
+    def shorthand_expected(cls) -> str:
+        return "a shorthand such as 4xH100 or a profile file name"
+
+    def source(self) -> str | dict[str, Any]:
+        """The spec as FakeNVML.from_spec takes it (profile paths made absolute)."""
+        if isinstance(self.spec, str) and self.spec.endswith((".yaml", ".yml")):
+            return str((Path(self.loc.path).parent / self.spec).resolve())
+        return self.spec
+
+
+@dataclass
+class KubeletSpec:
+    """The fake kubelet: which era's endpoint bookkeeping it follows."""
+
+    profile: Literal["resource", "resource+socket"] = doc(
+        "'resource' (kubelet 1.26-1.35: endpoints keyed by resource name) or 'resource+socket' "
+        "(newer: keyed by resource and socket path)",
+        default="resource",
+    )
+    start: bool = doc("start the kubelet before the first step", default=True)
+    loc: Loc = loc_field()
+
+    @classmethod
+    def shorthand(cls, node: YNode, ctx: ParseCtx) -> YNode:
+        return wrap_as(node, "profile", node)
+
+    @classmethod
+    def shorthand_expected(cls) -> str:
+        return "just the profile name"
+
+
+@dataclass
+class PluginSpec:
+    """The plugin under test: our plugin in-process by default, or any command line."""
+
+    args: list[Text] = doc(
+        "extra command-line flags (templates allowed, e.g. {socket_dir})", default_factory=list
+    )
+    env: dict[str, Text] = doc("environment variables (e.g. DP_DISABLE_HEALTHCHECKS)", default_factory=dict)
+    config: Any = doc(
+        "content of the plugin's config file (written to a file and passed with --config-file)", default=None
+    )
+    start: bool = doc("start the plugin before the first step", default=True)
+    command: Text | None = doc(
+        "run this command line instead of our in-process plugin; placeholders "
+        "{socket_dir}, {kubelet_socket}, {nvml}",
+        default=None,
+    )
+    launcher: Literal["inprocess", "subprocess", "namespace"] | None = doc(
+        "how to run it: inprocess (our plugin, default), subprocess (command), namespace (command in a "
+        "private mount namespace with the socket dir at /var/lib/kubelet/device-plugins)",
+        default=None,
+    )
+    loc: Loc = loc_field()
+
+
+@dataclass
+class Requires:
+    """What a scenario needs from the node; on real hardware, scenarios that lack it are skipped."""
+
+    gpus: int = doc("at least this many GPUs", default=1)
+    mig: bool = doc("a MIG-capable GPU with MIG enabled", default=False)
+    nvlink: bool = doc("GPUs connected by NVLink", default=False)
+    simulated: bool = doc(
+        "faults that only the simulated node can make (lost GPUs, NVML call errors, "
+        "init failures, hidden GPUs)",
+        default=False,
+    )
+    loc: Loc = loc_field()
+
+
+@dataclass
+class Scenario:
+    """One scenario case: a node, a kubelet, a plugin under test, and ordered steps."""
+
+    description: str = doc("one line: the behaviour this scenario pins")
+    steps: list[StepCall] = doc("what happens, in order (actions and expectations)")
+    source: str = doc("where the behaviour comes from (kubelet, NVIDIA plugin, our rule)", default="")
+    name: str = doc("a name for reports (default: the file name)", default="")
+    tags: list[str] = doc("labels; each becomes a pytest marker", default_factory=list)
+    requires: Requires = doc("what the node must offer (checked with --nvml real)", default_factory=Requires)
+    node: NodeSpec = doc("the simulated node", default_factory=NodeSpec)
+    kubelet: KubeletSpec = doc("the fake kubelet", default_factory=KubeletSpec)
+    plugin: PluginSpec = doc("the plugin under test", default_factory=PluginSpec)
+    resource: str = doc(
+        "the resource that conditions talk about unless they name one", default="nvidia.com/gpu"
+    )
+    within: Duration = doc(
+        "default deadline of 'expect' steps that give neither within nor for", default=Duration(5.0)
+    )
+    never: list[ConditionSet] = doc(
+        "conditions that must not hold at any time during the scenario", default_factory=list
+    )
+    include: Any = doc("fragment file(s) merged under this file (see 'Include and matrix')", default=None)
+    matrix: Any = doc(
+        "variables whose combinations make one case each (see 'Include and matrix')", default=None
+    )
+    # Filled in by the loader, not from YAML:
+    path: str = field(default="", metadata={"yaml": False})
+    case: str = field(default="", metadata={"yaml": False})
+    values: dict[str, Any] = field(default_factory=dict, metadata={"yaml": False})
+    loc: Loc = loc_field()
+
+    @property
+    def id(self) -> str:
+        """``file-stem`` or ``file-stem[case]``: the name reports and pytest use."""
+        stem = Path(self.path).stem if self.path else self.name
+        return f"{stem}[{self.case}]" if self.case else stem
+
+    @property
+    def title(self) -> str:
+        return self.name or self.id
+
+
+def _steps(node: YNode, ctx: ParseCtx) -> list[StepCall]:
+    if not node.is_seq or not node.value:
+        raise ScenarioError(
+            node.loc,
+            f"'steps' cannot be {node.kind()}",
+            expected="a non-empty list of steps (each a mapping with one action)",
+        )
+    return [StepCall.parse(item, ctx, i + 1) for i, item in enumerate(node.value)]
+
+
+def parse_case(case: Case, path: str) -> Scenario:
+    """Validate one composed case and build its Scenario."""
+    tree = case.tree
+    ctx = ParseCtx(Path(path).parent)
+    steps_node = tree.get("steps")
+    body = YNode({k: v for k, v in tree.value.items() if k != "steps"}, tree.loc, tree.key_locs)
+    if steps_node is not None:
+        body.value["steps"] = YNode([], steps_node.loc)  # parsed below, with per-step errors
+    scenario: Scenario = parse_dataclass(Scenario, body, ctx, "the scenario")
+    if steps_node is not None:
+        scenario.steps = _steps(steps_node, ctx)
+    scenario.path = path
+    scenario.case = case.id
+    scenario.values = case.values
+    scenario.loc = tree.loc
+    return scenario
+
+
+def load(path: str | Path) -> list[Scenario]:
+    """All cases of one scenario file, validated; raises ScenarioError (readable, with file:line)."""
+    p = str(path)
+    return [parse_case(case, p) for case in compose(p)]

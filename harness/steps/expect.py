@@ -1,0 +1,101 @@
+"""``expect:``: conditions that must come true (``within``) and/or stay true (``for``).
+
+Waiting is event-driven: the conditions are re-evaluated whenever the observation log
+changes (every kubelet, node, plugin or harness event), with the deadline on the scenario
+clock. ``for: 2s`` holds the conditions for two seconds of scenario time and fails at the
+first event after which they no longer hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from harness.context import StepFailed
+from harness.errors import ScenarioError
+from harness.loader import YNode
+from harness.model.base import ConditionSet, Step
+from harness.model.duration import Duration
+from harness.model.registry import step
+from harness.model.schema import ParseCtx
+from simkit import WaitTimeout
+
+if TYPE_CHECKING:
+    from harness.context import Ctx
+
+TIMING = ("within", "for")
+
+
+@step("expect")
+@dataclass
+class Expect(Step):
+    """Conditions that must hold: eventually ('within', default: the scenario's) or throughout ('for')."""
+
+    conditions: ConditionSet
+    within: Duration | None = None
+    for_: Duration | None = None
+
+    @classmethod
+    def from_yaml(cls, node: YNode, ctx: ParseCtx) -> Expect:
+        conditions = ConditionSet.parse(node, ctx, "'expect'", extra_keys=TIMING)
+        within = Duration.from_yaml(node.value["within"]) if "within" in node.value else None
+        for_ = Duration.from_yaml(node.value["for"]) if "for" in node.value else None
+        if within is None and for_ is None and not node.is_map:  # pragma: no cover - parse() rejected it
+            raise ScenarioError(node.loc, "expect needs conditions")
+        expect = cls(conditions, within, for_)
+        expect.loc = node.loc
+        return expect
+
+    @classmethod
+    def yaml_expected(cls) -> str:
+        return "a mapping of conditions plus optional within: / for: durations"
+
+    def describe(self) -> str:
+        timing = []
+        if self.within is not None:
+            timing.append(f"within {self.within}")
+        if self.for_ is not None:
+            timing.append(f"for {self.for_}")
+        return self.conditions.describe() + (f" ({', '.join(timing)})" if timing else "")
+
+    def run(self, ctx: Ctx) -> None:
+        within = self.within
+        if within is None and self.for_ is None:
+            within = ctx.scenario.within
+        if within is not None:
+            self._eventually(ctx, float(within))
+        if self.for_ is not None:
+            self._consistently(ctx, float(self.for_))
+
+    def _eventually(self, ctx: Ctx, seconds: float) -> None:
+        try:
+            ctx.log.wait_for(
+                lambda: self.conditions.evaluate(ctx).ok or ctx.never_failed(), seconds, self.describe()
+            )
+        except WaitTimeout:
+            raise self._failure(ctx, f"not true within {Duration(seconds)}") from None
+
+    def _consistently(self, ctx: Ctx, seconds: float) -> None:
+        start = ctx.clock.now()
+        broken: list[Any] = []
+
+        def stopped_holding() -> bool:
+            if not self.conditions.evaluate(ctx).ok:
+                broken.append(ctx.clock.now() - start)
+                return True
+            return ctx.never_failed()
+
+        try:
+            ctx.log.wait_for(stopped_holding, seconds, self.describe())
+        except WaitTimeout:
+            return
+        if broken:
+            raise self._failure(ctx, f"stopped holding after {broken[0]:.3f}s of {Duration(seconds)}")
+
+    def _failure(self, ctx: Ctx, what: str) -> StepFailed:
+        failing = self.conditions.failing(ctx)
+        observed = (
+            "; ".join(f"{c.key}: {v.observed}" for c, v in failing) or self.conditions.evaluate(ctx).observed
+        )
+        expectation = "; ".join(f"{c.key}: {c.describe()}" for c in self.conditions.conditions)
+        return StepFailed(f"expectation {what}", expectation=expectation, observed=observed)

@@ -1,0 +1,100 @@
+"""Start, stop, restart and crash the plugin under test and the kubelet."""
+
+# ruff: noqa: RUF009  (doc() and loc_field() return dataclasses.field(...) with documentation)
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from harness.context import StepFailed
+from harness.loader import YNode
+from harness.model.base import Step
+from harness.model.duration import Duration
+from harness.model.registry import step
+from harness.model.schema import ParseCtx, doc, wrap_as
+
+if TYPE_CHECKING:
+    from harness.context import Ctx
+
+
+@step("plugin")
+@dataclass
+class PluginAction(Step):
+    """Act on the plugin under test: start, stop (graceful), restart, sighup (rebuild), kill (crash)."""
+
+    action: Literal["start", "stop", "restart", "sighup", "kill"] = doc(
+        "start; stop (SIGTERM / graceful stop); restart (stop then start); sighup (rebuild, as NVIDIA's "
+        "plugin does on SIGHUP); kill (SIGKILL, no cleanup)"
+    )
+
+    @classmethod
+    def shorthand(cls, node: YNode, ctx: ParseCtx) -> YNode:
+        return wrap_as(node, "action", node)
+
+    @classmethod
+    def shorthand_expected(cls) -> str:
+        return "just the action, e.g. 'plugin: restart'"
+
+    def describe(self) -> str:
+        return f"plugin {self.action}"
+
+    def run(self, ctx: Ctx) -> None:
+        launcher = ctx.launcher
+        if launcher is None:  # pragma: no cover - the runner always makes one
+            raise StepFailed("no plugin launcher")
+        {
+            "start": launcher.start,
+            "stop": launcher.stop,
+            "restart": launcher.restart,
+            "sighup": launcher.sighup,
+            "kill": launcher.kill,
+        }[self.action]()
+
+
+@step("kubelet")
+@dataclass
+class KubeletAction(Step):
+    """Act on the fake kubelet: start, stop (clean), restart, crash (stale socket left behind)."""
+
+    action: Literal["start", "stop", "restart", "crash"] = doc(
+        "start; stop (clean: sockets removed); restart (stop, then start: plugin sockets cleaned, "
+        "checkpoint read); crash (stop without cleanup: kubelet.sock stays, stale)"
+    )
+
+    @classmethod
+    def shorthand(cls, node: YNode, ctx: ParseCtx) -> YNode:
+        return wrap_as(node, "action", node)
+
+    @classmethod
+    def shorthand_expected(cls) -> str:
+        return "just the action, e.g. 'kubelet: restart'"
+
+    def describe(self) -> str:
+        return f"kubelet {self.action}"
+
+    def run(self, ctx: Ctx) -> None:
+        getattr(ctx.kubelet, self.action)()
+
+
+@step("advance")
+@dataclass
+class Advance(Step):
+    """Jump the scenario clock forward (virtual time): the kubelet's timers that fall due fire now."""
+
+    by: Duration = doc("how far, e.g. 5m (the kubelet's endpoint grace period) or 30s")
+
+    @classmethod
+    def shorthand(cls, node: YNode, ctx: ParseCtx) -> YNode:
+        return wrap_as(node, "by", node)
+
+    @classmethod
+    def shorthand_expected(cls) -> str:
+        return "a duration, e.g. 'advance: 5m'"
+
+    def describe(self) -> str:
+        return f"advance {self.by}"
+
+    def run(self, ctx: Ctx) -> None:
+        ctx.note("advance", seconds=float(self.by))  # reports draw the jump as a break
+        ctx.clock.advance(float(self.by))
+        ctx.log.touch()

@@ -1,0 +1,166 @@
+"""``call:``: ask the plugin directly (as the kubelet would), and check the answer.
+
+For what the kubelet only does in passing: GetPreferredAllocation with a chosen available
+set and must-include list, Allocate with unknown IDs, GetDevicePluginOptions. The plugin's
+socket is the one its resource registered with, unless ``endpoint`` names another.
+"""
+
+# ruff: noqa: RUF009  (doc() and loc_field() return dataclasses.field(...) with documentation)
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import grpc
+
+from deviceplugin.v1beta1 import api_pb2 as pb
+from deviceplugin.v1beta1 import api_pb2_grpc, unix_target
+from harness import templating
+from harness.context import StepFailed
+from harness.errors import ScenarioError
+from harness.loader import YNode
+from harness.model.base import Step
+from harness.model.duration import Duration
+from harness.model.matcher import Matcher
+from harness.model.registry import step
+from harness.model.schema import doc
+from harness.model.text import Text
+
+if TYPE_CHECKING:
+    from harness.context import Ctx
+
+RPCS = ("GetPreferredAllocation", "Allocate", "GetDevicePluginOptions", "PreStartContainer")
+
+
+@step("call")
+@dataclass
+class Call(Step):
+    """Call one of the plugin's RPCs directly and match the answer ('expect') or the error ('error')."""
+
+    rpc: Literal["GetPreferredAllocation", "Allocate", "GetDevicePluginOptions", "PreStartContainer"] = doc(
+        "which RPC"
+    )
+    resource: str | None = doc("whose plugin to call (default: the scenario's resource)", default=None)
+    endpoint: Text | None = doc(
+        "socket file name in the socket dir (default: the registered one)", default=None
+    )
+    devices: list[Text] = doc("Allocate / PreStartContainer: device references", default_factory=list)
+    available: list[Text] = doc(
+        "GetPreferredAllocation: available devices ('{healthy}' allowed)", default_factory=list
+    )
+    must_include: list[Text] = doc(
+        "GetPreferredAllocation: devices that must be in the answer", default_factory=list
+    )
+    size: int = doc("GetPreferredAllocation: allocation size", default=1)
+    expect: Matcher | None = doc(
+        "the answer: preferred → list of device IDs; Allocate → the container "
+        "response {envs, mounts, devices, annotations, cdi_devices}; options → "
+        "{pre_start_required, get_preferred_allocation_available}",
+        default=None,
+    )
+    error: Matcher | None = doc("the call must fail with a message matching this", default=None)
+    timeout: Duration = doc("deadline of the call", default=Duration(10.0))
+
+    def validate(self, node: YNode) -> None:
+        if self.expect is not None and self.error is not None:
+            raise ScenarioError(
+                node.key_loc("error"), "give 'expect' (success) or 'error' (failure), not both"
+            )
+
+    def describe(self) -> str:
+        what = (
+            self.error.describe() if self.error else (self.expect.describe() if self.expect else "succeeds")
+        )
+        return f"call {self.rpc} → {'fails ' if self.error else ''}{what}"
+
+    def _ids(self, ctx: Ctx, refs: list[Text]) -> list[str]:
+        out: list[str] = []
+        for ref in refs:
+            value = templating.render_value(str(ref), ctx)
+            out.extend(value if isinstance(value, list) else [ctx.device_id(value)])
+        return out
+
+    def _socket(self, ctx: Ctx) -> str:
+        if self.endpoint is not None:
+            return os.path.join(ctx.paths.socket_dir, ctx.t(self.endpoint))
+        state = ctx.resource_state(self.resource)
+        endpoint = getattr(state, "endpoint", None) if state is not None else None
+        if endpoint is None:
+            raise StepFailed(
+                f"{self.resource or ctx.scenario.resource} is not registered, so there is no "
+                "plugin socket to call (give 'endpoint:' to call one anyway)"
+            )
+        return str(endpoint.socket_path)
+
+    def _request(self, ctx: Ctx, stub: Any) -> Any:
+        timeout = float(self.timeout)
+        if self.rpc == "GetDevicePluginOptions":
+            reply = stub.GetDevicePluginOptions(pb.Empty(), timeout=timeout)
+            return {
+                "pre_start_required": reply.pre_start_required,
+                "get_preferred_allocation_available": reply.get_preferred_allocation_available,
+            }
+        if self.rpc == "GetPreferredAllocation":
+            request = pb.PreferredAllocationRequest(
+                container_requests=[
+                    pb.ContainerPreferredAllocationRequest(
+                        available_deviceIDs=self._ids(ctx, self.available),
+                        must_include_deviceIDs=self._ids(ctx, self.must_include),
+                        allocation_size=self.size,
+                    )
+                ]
+            )
+            reply = stub.GetPreferredAllocation(request, timeout=timeout)
+            return list(reply.container_responses[0].deviceIDs) if reply.container_responses else []
+        if self.rpc == "PreStartContainer":
+            stub.PreStartContainer(
+                pb.PreStartContainerRequest(devices_ids=self._ids(ctx, self.devices)), timeout=timeout
+            )
+            return {}
+        from fake_kubelet.responses import response_to_dict
+
+        request = pb.AllocateRequest(
+            container_requests=[pb.ContainerAllocateRequest(devices_ids=self._ids(ctx, self.devices))]
+        )
+        reply = stub.Allocate(request, timeout=timeout)
+        if len(reply.container_responses) != 1:
+            raise StepFailed(
+                f"Allocate answered {len(reply.container_responses)} container responses for one "
+                "container request"
+            )
+        return response_to_dict(reply.container_responses[0])
+
+    def run(self, ctx: Ctx) -> None:
+        socket = self._socket(ctx)
+        with grpc.insecure_channel(unix_target(socket), options=[("grpc.enable_http_proxy", 0)]) as channel:
+            stub = api_pb2_grpc.DevicePluginStub(channel)
+            try:
+                answer = self._request(ctx, stub)
+            except grpc.RpcError as exc:
+                message = f"{exc.code().name}: {exc.details()}"  # type: ignore[attr-defined]
+                ctx.note("rpc", rpc=self.rpc, error=message)
+                if self.error is None:
+                    raise StepFailed(
+                        f"{self.rpc} failed", expectation=self.describe(), observed=message
+                    ) from None
+                if why := self.error.match(message, ctx):
+                    raise StepFailed(
+                        f"{self.rpc} failed, but not as expected",
+                        expectation=self.error.describe(),
+                        observed=f"{message} ({why})",
+                    ) from None
+                return
+        ctx.note("rpc", rpc=self.rpc, answer=answer)
+        if self.error is not None:
+            raise StepFailed(
+                f"{self.rpc} succeeded, but the scenario expects it to fail",
+                expectation=self.error.describe(),
+                observed=repr(answer),
+            )
+        if self.expect is not None and (why := self.expect.match(answer, ctx)):
+            raise StepFailed(
+                f"{self.rpc} answered differently",
+                expectation=self.expect.describe(),
+                observed=f"{answer!r}: {why}",
+            )

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from types import SimpleNamespace as NS
+
+import pytest
+
+from harness.devices import AliasError, DeviceTable
+from harness.templating import DeviceRef
+
+GPUS = [
+    NS(
+        index=0,
+        uuid="GPU-0",
+        name="H100",
+        minor=0,
+        pci_bus_id="00000000:01:00.0",
+        numa_node=0,
+        mig_devices=[NS(index=0, uuid="MIG-a", gi=1, ci=0, profile="3g.40gb")],
+    ),
+    NS(
+        index=1,
+        uuid="GPU-1",
+        name="H100",
+        minor=1,
+        pci_bus_id="00000000:02:00.0",
+        numa_node=None,
+        mig_devices=[],
+    ),
+]
+
+
+def table() -> DeviceTable:
+    return DeviceTable(lambda: GPUS)
+
+
+def test_aliases_resolve_to_device_ids_attributes_replicas_and_mig_devices() -> None:
+    t = table()
+    assert t.device_id("gpu1") == "GPU-1"
+    assert t.device_id("gpu1::3") == "GPU-1::3"
+    assert t.device_id("gpu0/mig0") == "MIG-a"
+    assert t.value(DeviceRef(0, 0, None, "index")) == "0:0"
+    assert t.value(DeviceRef(1, None, None, "minor")) == "1"
+    assert t.device_id("GPU-literal") == "GPU-literal"
+
+
+def test_an_alias_beyond_the_node_says_what_the_node_has() -> None:
+    with pytest.raises(AliasError, match=r"gpu7 names GPU 7, but the node has 2 GPUs \(gpu0..gpu1\)"):
+        table().device_id("gpu7")
+
+
+def test_a_mig_alias_on_a_gpu_without_mig_says_so() -> None:
+    with pytest.raises(AliasError, match="gpu1 has no MIG devices"):
+        table().device_id("gpu1/mig0")
+
+
+def test_gpu_index_accepts_alias_index_and_uuid() -> None:
+    t = table()
+    assert [t.gpu_index("gpu1"), t.gpu_index("1"), t.gpu_index("GPU-1")] == [1, 1, 1]

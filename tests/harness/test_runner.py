@@ -1,0 +1,129 @@
+"""The runner end to end with the real fake node, fake kubelet and our plugin in-process."""
+
+from __future__ import annotations
+
+import os
+
+from harness.launchers import namespace
+from harness.model.scenario import load
+from harness.runner import RunOptions, run_scenario
+
+REGISTERED = "  - expect: {registered: true, allocatable: 2, within: 5s}\n"
+
+
+def run(write, body: str, name: str = "s.yaml", **options):
+    path = write(name, "description: d\nnode: 2xH100\n" + body)
+    (scenario,) = load(path)
+    return run_scenario(scenario, RunOptions(**options))
+
+
+def test_a_passing_scenario_records_steps_events_and_overhead(write) -> None:
+    result = run(
+        write,
+        "steps:\n" + REGISTERED + "  - inject: {xid: 79, gpu: gpu1}\n"
+        "  - expect: {health: {gpu1: Unhealthy, others: Healthy}, allocatable: 1, within: 2s}\n",
+    )
+    assert result.status == "passed", result.report()
+    assert [s.status for s in result.steps] == ["passed"] * 3
+    kinds = {(e["source"], e["kind"]) for e in result.events}
+    assert {("kubelet", "register"), ("node", "xid"), ("plugin", "log"), ("harness", "step")} <= kinds
+    assert 0 < result.overhead_s < 5
+
+
+def test_a_wrong_expectation_fails_with_step_expectation_observation_and_events(write) -> None:
+    result = run(
+        write,
+        "steps:\n" + REGISTERED + "  - inject: {xid: 79, gpu: gpu1}\n"
+        "  - expect: {health: {gpu0: Unhealthy}, within: 300ms}\n",
+    )
+    assert result.status == "failed"
+    report = result.report()
+    assert "step 3 (expect): health gpu0 Unhealthy (within 300ms)" in report
+    assert "s.yaml:6:5" in report
+    assert "expectation not true within 300ms" in report
+    assert "expected: health: gpu0 Unhealthy" in report
+    assert "observed: health: gpu0 (GPU-" in report and "is Healthy" in report
+    assert "last events" in report and "node     xid" in report
+
+
+def test_teardown_removes_the_socket_dir_even_when_a_step_fails(write) -> None:
+    result = run(write, "steps:\n  - expect: {capacity: 9, within: 100ms}\n")
+    assert result.status == "failed"
+    setup = next(e for e in result.events if e["kind"] == "setup")
+    assert not os.path.exists(setup["data"]["tmp"])
+
+
+def test_a_never_condition_fails_the_step_during_which_it_held(write) -> None:
+    result = run(
+        write,
+        "never:\n  - health: {gpu1: Unhealthy}\nsteps:\n"
+        + REGISTERED
+        + "  - inject: {xid: 79, gpu: gpu1}\n  - expect: {allocatable: 1, within: 2s}\n",
+    )
+    assert result.status == "failed"
+    assert "a 'never' condition held" in result.failure.message
+    assert "gpu1 Unhealthy" in result.failure.expectation
+
+
+def test_virtual_time_runs_the_grace_period_in_well_under_a_second(write) -> None:
+    result = run(
+        write,
+        # The grace period starts when the kubelet sees the stream end: wait for that, then jump.
+        "steps:\n" + REGISTERED + "  - plugin: stop\n  - expect: {allocatable: 0, within: 2s}\n"
+        "  - advance: 5m\n  - expect: {capacity: 0, within: 1s}\n",
+    )
+    assert result.status == "passed", result.report()
+    assert result.run_s < 3
+
+
+def test_an_alias_beyond_the_node_fails_readably(write) -> None:
+    result = run(write, "steps:\n  - inject: {xid: 79, gpu: gpu5}\n")
+    assert result.status == "failed"
+    assert "the node has 2 GPUs (gpu0..gpu1)" in result.failure.message
+
+
+def test_admission_failures_match_the_kubelets_message(write) -> None:
+    result = run(
+        write,
+        "steps:\n"
+        + REGISTERED
+        + "  - admit: {pod: big, gpus: 3, fails: {regex: 'Requested: 3, Available: 2'}}\n",
+    )
+    assert result.status == "passed", result.report()
+
+
+def test_the_namespace_launcher_skips_with_the_reason_when_unavailable(write, monkeypatch) -> None:
+    monkeypatch.setattr(namespace, "namespace_support", lambda: "a private mount namespace needs root")
+    result = run(write, "plugin: {launcher: namespace, command: 'true'}\nsteps:\n  - plugin: stop\n")
+    assert result.status == "skipped"
+    assert "needs root" in result.skip_reason
+
+
+def test_real_mode_skips_scenarios_needing_the_simulation(write, monkeypatch) -> None:
+    from harness import realnode
+
+    monkeypatch.setattr(realnode, "machine", lambda: {"gpus": 8, "mig": False, "nvlink": False})
+    result = run(write, "steps:\n  - inject: {gpu_lost: gpu0}\n", nvml="real")
+    assert result.status == "skipped"
+    assert "needs the simulated node" in result.skip_reason
+
+
+def test_real_mode_runs_on_the_machines_nvml_with_injected_xids_overlaid(write, monkeypatch) -> None:
+    """The machine's NVML is stood in for by a simulated node posing as the pynvml module."""
+    import sys
+
+    from fake_nvml import FakeNVML
+    from harness import realnode
+
+    machine_nvml = FakeNVML.from_spec("2xH100", seed=7)
+    monkeypatch.setitem(sys.modules, "pynvml", machine_nvml)
+    monkeypatch.setattr(realnode, "machine", lambda: {"gpus": 2, "mig": False, "nvlink": False})
+    result = run(
+        write,
+        "steps:\n" + REGISTERED + "  - inject: {xid: 79, gpu: gpu1}\n"
+        "  - expect: {health: {gpu1: Unhealthy, gpu0: Healthy}, within: 2s}\n",
+        nvml="real",
+    )
+    assert result.status == "passed", result.report()
+    assert result.gpus[1]["uuid"] == machine_nvml.gpus[1].uuid
+    assert any(e["kind"] == "xid" and e["data"].get("overlay") for e in result.events)
