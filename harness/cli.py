@@ -4,6 +4,7 @@
     python -m harness validate scenarios/
     python -m harness show scenarios/health/xid-fatal-marks-unhealthy.yaml [--case 79]
     python -m harness schema            # the reference tables of docs/scenarios.md
+    python -m harness conformance       # the coverage table of docs/conformance.md
 
 Exit status: 0 all passed (or skipped), 1 a scenario failed, 2 a scenario file is invalid.
 """
@@ -55,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("scenario", help="a scenario file")
     show.add_argument("--case", default=None, help="which matrix case (default: the first)")
     sub.add_parser("schema", help="print the language reference (markdown)")
+    conformance = sub.add_parser(
+        "conformance", help="print the coverage table of docs/conformance.md (markdown)"
+    )
+    conformance.add_argument("paths", nargs="*", default=["scenarios"])
     return parser
 
 
@@ -177,6 +182,16 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_conformance(args: argparse.Namespace) -> int:
+    from harness.conformance import render
+
+    loaded = load_all(args.paths)
+    for error in loaded.errors:
+        print(error, file=sys.stderr)
+    print(render(loaded.scenarios, Path.cwd()), end="")
+    return 2 if loaded.errors else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from harness.errors import ScenarioError
 
@@ -188,6 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_validate(args)
         if args.command == "show":
             return cmd_show(args)
+        if args.command == "conformance":
+            return cmd_conformance(args)
         from harness.docs import reference
 
         print(reference())
