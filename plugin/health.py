@@ -1,0 +1,272 @@
+"""Event-driven device health: one NVML event set, one thread blocked in ``nvmlEventSetWait``.
+
+NVIDIA's rules (k8s-device-plugin v0.20 ``internal/rm/health.go``): register XID|DBE|SBE masked by
+each GPU's supported event types; a failing handle/supported-types query marks that GPU's devices
+unhealthy; RegisterEvents NotSupported is only a warning; ECC events are logged and skipped; an
+XID is critical unless ignored (:mod:`plugin.xids`); a wait error other than a timeout, or a
+failing UUID lookup for an event, marks every device unhealthy; MIG events carrying a GPU/compute
+instance id must match the device's.
+
+Where we differ: an XID marks **every** device of the GPU (all replicas, all matching MIG devices),
+not one (NVIDIA issue #1929); a persistent wait error is backed off instead of spun on; and with
+``--health-recovery`` devices can return to Healthy (rule in docs/plugin.md, "Recovery").
+
+``stop()`` never joins the thread (it may sit in an NVML wait for up to ``wait_ms``): it sets a
+flag, and the thread exits, frees its event set and drops its NVML reference when it wakes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from plugin.logfmt import EventLogger
+from plugin.nvmlutil import INSTANCE_ANY, NOT_SUPPORTED, TIMEOUT, NVMLError, const, describe, is_code, text
+from plugin.resources import Device
+from plugin.xids import HealthChecks
+
+# on_change(devices, healthy, cause): cause has "reason" and, for XIDs, "xid".
+OnChange = Callable[[list[Device], bool, dict[str, Any]], None]
+ERROR_BACKOFF_S = 0.1
+
+
+@dataclass
+class _Fault:
+    needs_outage: bool  # XID faults recover only after NVML has shown the GPU unavailable
+    clean: int = 0
+    outage_seen: bool = False
+
+
+class HealthMonitor:
+    def __init__(
+        self,
+        nvml: Any,
+        devices: Sequence[Device],
+        checks: HealthChecks,
+        on_change: OnChange,
+        events: EventLogger,
+        *,
+        recovery: bool = False,
+        wait_ms: int = 5000,
+        probe_interval_s: float = 1.0,
+        probes: int = 3,
+    ) -> None:
+        self._nvml = nvml
+        self._devices = list(devices)
+        self._checks = checks
+        self._on_change = on_change
+        self._log = events
+        self._recovery = recovery
+        self._wait_ms = int(wait_ms)
+        self._probe_interval_s = probe_interval_s
+        self._probes = max(1, probes)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._set: Any = None
+        self._by_uuid: dict[str, list[Device]] = {}
+        for device in self._devices:
+            self._by_uuid.setdefault(device.gpu_uuid, []).append(device)
+            if device.uuid != device.gpu_uuid:
+                self._by_uuid.setdefault(device.uuid, []).append(device)
+        self._gpus = list(dict.fromkeys(d.gpu_uuid for d in self._devices))
+        self._unhealthy: set[str] = set()
+        self._faults: dict[str, _Fault] = {}
+        self._wait_failing = False
+        self._last_probe = 0.0
+        self._xid_mask = int(const(nvml, "nvmlEventTypeXidCriticalError"))
+        self._mask = (self._xid_mask | int(const(nvml, "nvmlEventTypeDoubleBitEccError"))
+                      | int(const(nvml, "nvmlEventTypeSingleBitEccError")))
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Register for events (synchronously, so nothing after start() is missed) and start waiting."""
+        if self._checks.disabled:
+            self._log.info("health-checks-disabled", reason="DP_DISABLE_HEALTHCHECKS")
+            return
+        if not self._gpus:
+            return
+        self._nvml.nvmlInit()
+        try:
+            self._set = self._nvml.nvmlEventSetCreate()
+            for gpu in self._gpus:
+                self._register(gpu, initial=True)
+        except BaseException:
+            self._release()
+            raise
+        self._thread = threading.Thread(target=self._run, name="plugin-health", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        return self._thread
+
+    def _release(self) -> None:
+        if self._set is not None:
+            try:
+                self._nvml.nvmlEventSetFree(self._set)
+            except Exception:  # the node may already be gone; nothing to clean up then
+                pass
+            self._set = None
+        try:
+            self._nvml.nvmlShutdown()
+        except Exception:
+            pass
+
+    def _register(self, gpu: str, initial: bool) -> bool:
+        try:
+            handle = self._nvml.nvmlDeviceGetHandleByUUID(gpu)
+            supported = int(self._nvml.nvmlDeviceGetSupportedEventTypes(handle))
+        except NVMLError as exc:
+            if initial:
+                self._mark(self._by_uuid[gpu], "nvml-error", error=describe(exc))
+            return False
+        try:
+            self._nvml.nvmlDeviceRegisterEvents(handle, self._mask & supported, self._set)
+        except NVMLError as exc:
+            if is_code(exc, NOT_SUPPORTED):
+                self._log.warning("health-events-unsupported", gpu=gpu, error=describe(exc),
+                                  note="device not health-checked")
+                return True
+            if initial:
+                self._mark(self._by_uuid[gpu], "nvml-error", error=describe(exc))
+            return False
+        return True
+
+    # -- the waiting thread ----------------------------------------------------------------
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                timeout_ms = self._wait_ms
+                if self._recovery and self._faults:
+                    timeout_ms = max(1, min(timeout_ms, int(self._probe_interval_s * 1000)))
+                try:
+                    event = self._nvml.nvmlEventSetWait(self._set, timeout_ms)
+                except Exception as exc:  # NVMLError, or a broken link to a remote node
+                    if self._stop.is_set():
+                        break
+                    if is_code(exc, TIMEOUT):
+                        self._wait_failing = False
+                    else:
+                        self._wait_failed(exc)
+                        self._stop.wait(ERROR_BACKOFF_S)
+                    self._maybe_probe()
+                    continue
+                if self._stop.is_set():
+                    break
+                self._wait_failing = False
+                self._handle(event)
+                self._maybe_probe()
+        except Exception as exc:  # never die silently: the kubelet would keep trusting stale health
+            self._log.error("health-monitor-failed", error=describe(exc))
+            self._mark(self._devices, "nvml-error", error=describe(exc))
+        finally:
+            self._release()
+
+    def _wait_failed(self, exc: BaseException) -> None:
+        if self._wait_failing:
+            return  # one fault per error streak: a lost GPU makes every wait fail
+        self._wait_failing = True
+        if self._recovery:  # attribute the outage now: which GPUs stopped answering?
+            for gpu in self._gpus:
+                if not self._probe(gpu):
+                    self._outage(self._faults.setdefault(gpu, _Fault(needs_outage=False)))
+        self._log.error("health-wait-error", error=describe(exc), note="marking all devices unhealthy")
+        self._mark(self._devices, "nvml-error", error=describe(exc))
+
+    def _handle(self, event: Any) -> None:
+        etype = int(event.eventType)
+        if not etype & self._xid_mask:
+            gpu = self._uuid_of(event)
+            self._log.info("health-event-skipped", gpu=gpu, event_type=hex(etype), note="not an XID")
+            return
+        xid = int(event.eventData)
+        if not self._checks.is_critical(xid):
+            self._log.info("xid-ignored", gpu=self._uuid_of(event), xid=xid)
+            return
+        try:
+            uuid = text(self._nvml.nvmlDeviceGetUUID(event.device))
+        except Exception as exc:
+            self._log.error("health-uuid-error", xid=xid, error=describe(exc),
+                            note="marking all devices unhealthy")
+            self._mark(self._devices, "nvml-error", error=describe(exc), xid=xid)
+            return
+        devices = self._by_uuid.get(uuid)
+        if not devices:
+            self._log.info("xid-unmanaged", gpu=uuid, xid=xid)
+            return
+        gi = int(getattr(event, "gpuInstanceId", INSTANCE_ANY))
+        ci = int(getattr(event, "computeInstanceId", INSTANCE_ANY))
+        affected = [d for d in devices if not d.is_mig
+                    or ((gi == INSTANCE_ANY or d.gi == gi) and (ci == INSTANCE_ANY or d.ci == ci))]
+        if not affected:
+            self._log.info("xid-unmatched", gpu=uuid, xid=xid, gi=gi, ci=ci)
+            return
+        self._log.warning("xid", gpu=uuid, xid=xid, gi=None if gi == INSTANCE_ANY else gi,
+                          ci=None if ci == INSTANCE_ANY else ci, devices=len(affected))
+        self._mark(affected, "xid", xid=xid)
+
+    def _uuid_of(self, event: Any) -> str | None:
+        try:
+            return text(self._nvml.nvmlDeviceGetUUID(event.device))
+        except Exception:
+            return None
+
+    # -- health changes --------------------------------------------------------------------
+    def _mark(self, devices: Sequence[Device], reason: str, **cause: Any) -> None:
+        for gpu in dict.fromkeys(d.gpu_uuid for d in devices):
+            fault = self._faults.get(gpu)
+            if fault is None:
+                self._faults[gpu] = _Fault(needs_outage=reason == "xid")
+            else:
+                fault.clean = 0
+                fault.needs_outage = fault.needs_outage or (reason == "xid" and not fault.outage_seen)
+        fresh = [d for d in devices if d.id not in self._unhealthy]
+        self._unhealthy.update(d.id for d in fresh)
+        if fresh:
+            self._on_change(fresh, False, {"reason": reason, **cause})
+
+    def _maybe_probe(self) -> None:
+        if not (self._recovery and self._faults):
+            return
+        now = time.monotonic()
+        if now - self._last_probe < self._probe_interval_s:
+            return
+        self._last_probe = now
+        for gpu, fault in list(self._faults.items()):
+            if self._probe(gpu):
+                if fault.needs_outage:
+                    continue
+                fault.clean += 1
+                if fault.clean < self._probes:
+                    continue
+                if fault.outage_seen:
+                    self._register(gpu, initial=False)
+                del self._faults[gpu]
+                back = [d for d in self._by_uuid[gpu] if d.gpu_uuid == gpu and d.id in self._unhealthy]
+                self._unhealthy.difference_update(d.id for d in back)
+                if back:
+                    self._on_change(back, True, {"reason": "recovered", "probes": self._probes})
+            else:
+                self._outage(fault)
+
+    @staticmethod
+    def _outage(fault: _Fault) -> None:
+        fault.clean = 0
+        fault.needs_outage = False
+        fault.outage_seen = True
+
+    def _probe(self, gpu: str) -> bool:
+        """Does NVML answer for this GPU (handle, UUID, event types) without an error?"""
+        try:
+            handle = self._nvml.nvmlDeviceGetHandleByUUID(gpu)
+            answered = text(self._nvml.nvmlDeviceGetUUID(handle))
+            self._nvml.nvmlDeviceGetSupportedEventTypes(handle)
+        except Exception:
+            return False
+        return answered == gpu

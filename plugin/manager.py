@@ -1,0 +1,282 @@
+"""PluginManager: discovery → one server per resource → registration, rebuilt on kubelet restart.
+
+One *generation* is everything built from one NVML enumeration: resources, servers, the health
+monitor and the registrar. ``rebuild()`` (SIGHUP, a new kubelet.sock) stops a generation and
+builds the next, as NVIDIA's plugin does; like NVIDIA's, a rebuild starts every device Healthy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from plugin.config import Config
+from plugin.discovery import GpuInfo, discover
+from plugin.errors import InitError
+from plugin.health import HealthMonitor
+from plugin.logfmt import EventLogger
+from plugin.mig import resources_for_strategy
+from plugin.nvmlutil import NVMLError, describe
+from plugin.registration import Registrar
+from plugin.resources import Device, Resource
+from plugin.server import ResourceServer, ServerStartError
+from plugin.sharing import apply_time_slicing
+from plugin.topology import pair_scores
+from plugin.watcher import KubeletSocketWatcher
+
+
+@dataclass
+class _Generation:
+    number: int
+    gpus: list[GpuInfo] = field(default_factory=list)
+    servers: dict[str, ResourceServer] = field(default_factory=dict)
+    monitor: HealthMonitor | None = None
+    registrar: Registrar | None = None
+    nvml_initialised: bool = False
+    registered: set[str] = field(default_factory=set)
+
+
+class PluginManager:
+    """Runs the plugin against ``nvml`` (anything with pynvml's surface) until stopped."""
+
+    def __init__(self, config: Config, nvml: Any, logger: logging.Logger | None = None) -> None:
+        self.config = config
+        self.nvml = nvml
+        self.events = EventLogger(logger)
+        self._lock = threading.RLock()
+        self._changed = threading.Condition()
+        self._gen = _Generation(0)
+        self._count = 0
+        self._started = False
+        self._watcher: KubeletSocketWatcher | None = None
+        self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._retry_timer: threading.Timer | None = None
+        self._scores: dict[int, dict[frozenset[str], int]] = {}
+        self._scores_lock = threading.Lock()
+
+    # -- public state ----------------------------------------------------------------------
+    @property
+    def resources(self) -> list[Resource]:
+        return [s.resource for s in self._gen.servers.values()]
+
+    @property
+    def servers(self) -> dict[str, ResourceServer]:
+        return dict(self._gen.servers)
+
+    @property
+    def generation(self) -> int:
+        return self._gen.number
+
+    def registered(self) -> set[str]:
+        """Resources registered with the kubelet in the current generation."""
+        with self._changed:
+            return set(self._gen.registered)
+
+    def wait_registered(self, resources: set[str] | None = None, timeout: float = 5.0) -> bool:
+        """Wait until these (default: all served) resources are registered in the current generation."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: (resources or set(self._gen.servers)) <= self._gen.registered, timeout)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Build the first generation and register it; raises InitError with --fail-on-init-error."""
+        with self._lock:
+            if self._started:
+                return
+            self._started = True
+            nvml = getattr(self.nvml, "__name__", type(self.nvml).__name__)
+            self.events.info("starting", nvml=nvml, mig_strategy=self.config.mig_strategy,
+                             socket_dir=self.config.plugin_socket_dir,
+                             kubelet=self.config.kubelet_socket or None)
+            for warning in self.config.warnings:
+                self.events.warning("config-warning", message=warning)
+            os.makedirs(self.config.plugin_socket_dir, mode=0o750, exist_ok=True)
+            if self.config.kubelet_socket:
+                os.makedirs(os.path.dirname(self.config.kubelet_socket) or ".", mode=0o750, exist_ok=True)
+                self._watcher = KubeletSocketWatcher(self.config.kubelet_socket, self._kubelet_restarted,
+                                                     self.events)
+                self._watcher.start()
+            try:
+                self._build()
+            except BaseException:
+                self._shutdown()
+                raise
+
+    def rebuild(self, reason: str = "manual") -> None:
+        """Stop every server and build anew from a fresh NVML enumeration (what SIGHUP does)."""
+        with self._lock:
+            if not self._started:
+                return
+            self.events.info("rebuild", reason=reason)
+            self._teardown()
+            self._build()
+
+    def stop(self) -> None:
+        """Stop serving, remove our sockets; returns at once (threads blocked in NVML exit on their own)."""
+        with self._lock:
+            if not self._started:
+                return
+            self._shutdown()
+            self.events.info("stopped")
+        self._commands.put(("stop", None))
+
+    def request_rebuild(self, reason: str = "sighup") -> None:
+        """Ask ``run()`` to rebuild (safe from a signal handler)."""
+        self._commands.put(("rebuild", reason))
+
+    def request_stop(self, reason: str = "signal") -> None:
+        """Ask ``run()`` to stop and return (safe from a signal handler)."""
+        self._commands.put(("stop", reason))
+
+    def run(self) -> None:
+        """start(), then serve until stop() or request_stop(); rebuilds on request_rebuild()."""
+        self.start()
+        try:
+            while True:
+                command, arg = self._commands.get()
+                if command == "stop":
+                    if arg:
+                        self.events.info("exiting", reason=arg)
+                    return
+                if command == "rebuild":
+                    self.rebuild(arg)
+        finally:
+            self.stop()
+
+    # -- generations -----------------------------------------------------------------------
+    def _shutdown(self) -> None:
+        self._started = False
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
+        self._teardown()
+
+    def _init_failed(self, message: str) -> None:
+        if self.config.fail_on_init_error:
+            raise InitError(message)
+        self.events.error("init-failed", error=message,
+                          note="fail-on-init-error=false: serving no resources until a rebuild")
+
+    def _build(self) -> None:
+        self._count += 1
+        gen = _Generation(self._count)
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+            self._retry_timer = None
+        try:
+            self.nvml.nvmlInit()
+        except NVMLError as exc:
+            self._gen = gen
+            self._init_failed(f"failed to initialize NVML: {describe(exc)}")
+            return
+        gen.nvml_initialised = True
+        self._gen = gen
+        warnings: list[str] = []
+        try:
+            gen.gpus = discover(self.nvml)
+            base = resources_for_strategy(gen.gpus, self.config.mig_strategy, warnings)
+            resources = apply_time_slicing(base, self.config.sharing, warnings)
+        except (NVMLError, InitError, ValueError) as exc:
+            text = describe(exc) if isinstance(exc, NVMLError) else str(exc)
+            self._init_failed(f"device discovery failed: {text}")
+            return
+        for warning in warnings:
+            self.events.warning("discovery-warning", message=warning)
+        self.events.info("discovered", generation=gen.number, gpus=len(gen.gpus),
+                         mig_devices=sum(len(g.migs) for g in gen.gpus),
+                         resources=[f"{r.name}:{len(r.devices)}" for r in resources])
+        if not resources:
+            self.events.warning("no-devices", note="no resources to serve; waiting for a rebuild")
+        for resource in resources:
+            gen.servers[resource.name] = ResourceServer(resource, self.config, self.events,
+                                                        scores=lambda n=gen.number: self._pair_scores(n))
+        devices = [d for r in resources for d in r.devices]
+        gen.monitor = HealthMonitor(
+            self.nvml, devices, self.config.health,
+            lambda changed, healthy, cause, n=gen.number: self._health_changed(n, changed, healthy, cause),
+            self.events, recovery=self.config.health_recovery, wait_ms=self.config.health_wait_ms,
+            probe_interval_s=self.config.recovery_probe_interval_s, probes=self.config.recovery_probes,
+        )
+        try:
+            gen.monitor.start()
+        except NVMLError as exc:
+            self._init_failed(f"health monitor could not start: {describe(exc)}")
+            return
+        try:
+            for server in gen.servers.values():
+                server.start()
+        except ServerStartError as exc:
+            self.events.error("serve-failed", error=str(exc), retry_in=f"{self.config.restart_delay_s:g}s")
+            self._schedule_retry()
+            return
+        if self.config.kubelet_socket and gen.servers:
+            gen.registrar = Registrar(
+                self.config.kubelet_socket,
+                [(s.resource.name, s.resource.socket_name) for s in gen.servers.values()],
+                self.events, timeout=self.config.register_timeout_s,
+                backoff_initial=self.config.register_backoff_initial_s,
+                backoff_cap=self.config.register_backoff_cap_s,
+                on_registered=lambda name, g=gen: self._registered(g, name),
+            )
+            gen.registrar.start()
+
+    def _teardown(self) -> None:
+        gen = self._gen
+        if gen.registrar is not None:
+            gen.registrar.stop()
+        if gen.monitor is not None:
+            gen.monitor.stop()
+        for server in gen.servers.values():
+            server.stop()
+            self.events.info("server-stopped", resource=server.resource.name, socket=server.socket_path)
+        if gen.nvml_initialised:
+            gen.nvml_initialised = False
+            try:
+                self.nvml.nvmlShutdown()
+            except Exception:
+                pass
+        self._scores.pop(gen.number, None)
+        self._gen = _Generation(gen.number)
+
+    def _schedule_retry(self) -> None:
+        timer = threading.Timer(self.config.restart_delay_s, lambda: self._commands.put(("rebuild", "retry")))
+        timer.daemon = True
+        self._retry_timer = timer
+        timer.start()
+
+    def _registered(self, gen: _Generation, name: str) -> None:
+        with self._changed:
+            gen.registered.add(name)
+            self._changed.notify_all()
+
+    def _kubelet_restarted(self) -> None:
+        self.rebuild("kubelet-restart")
+
+    def _pair_scores(self, number: int) -> dict[frozenset[str], int]:
+        """NVLink/PCIe/NUMA pair scores, computed on first use per generation (NVML calls are not free)."""
+        with self._scores_lock:
+            if number not in self._scores:
+                gpus = self._gen.gpus if self._gen.number == number else []
+                try:
+                    self._scores[number] = pair_scores(self.nvml, gpus)
+                except Exception as exc:
+                    self.events.warning("topology-unavailable", error=describe(exc))
+                    self._scores[number] = {}
+            return self._scores[number]
+
+    def _health_changed(
+        self, number: int, devices: list[Device], healthy: bool, cause: dict[str, Any]
+    ) -> None:
+        gen = self._gen
+        if gen.number != number:
+            return  # a previous generation's monitor, about to exit
+        event = "device-healthy" if healthy else "device-unhealthy"
+        for server in list(gen.servers.values()):
+            for device in server.set_health(devices, healthy):
+                log = self.events.info if healthy else self.events.warning
+                log(event, resource=server.resource.name, device=device.id, gpu=device.gpu_uuid, **cause)

@@ -1,0 +1,140 @@
+"""Flags, environment and config file resolve as NVIDIA's do: flag > env > config file > default."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from plugin import ConfigError, load_config
+from plugin.errors import HelpRequested
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "config.yaml"
+    path.write_text(textwrap.dedent(text))
+    return str(path)
+
+
+def test_defaults_match_nvidias() -> None:
+    config = load_config([], {})
+    assert config.mig_strategy == "none"
+    assert config.fail_on_init_error is True
+    assert config.pass_device_specs is False
+    assert config.device_list_strategy == ("envvar",)
+    assert config.device_id_strategy == "uuid"
+    assert config.cdi_annotation_prefix == "cdi.k8s.io/"
+    assert config.shared_devices_allocation_policy == "distributed"
+    assert config.kubelet_socket == "/var/lib/kubelet/device-plugins/kubelet.sock"
+    assert config.plugin_socket_dir == "/var/lib/kubelet/device-plugins"
+    assert config.nvml == "real" and config.health_recovery is False
+
+
+def test_flag_beats_env_which_beats_config_file(tmp_path: Path) -> None:
+    path = write(tmp_path, """
+        version: v1
+        flags:
+          migStrategy: mixed
+          plugin:
+            deviceIDStrategy: index
+            passDeviceSpecs: true
+            deviceListStrategy: [volume-mounts]
+    """)
+    config = load_config(["--config-file", path, "--mig-strategy=single"],
+                         {"DEVICE_ID_STRATEGY": "uuid", "MIG_STRATEGY": "none"})
+    assert config.mig_strategy == "single"  # flag over env and file
+    assert config.device_id_strategy == "uuid"  # env over file
+    assert config.pass_device_specs is True  # file over default
+    assert config.device_list_strategy == ("volume-mounts",)
+    assert config.sources["mig_strategy"] == "flag --mig-strategy"
+    assert config.sources["device_id_strategy"] == "environment variable DEVICE_ID_STRATEGY"
+    assert config.sources["pass_device_specs"].endswith("flags.plugin.passDeviceSpecs")
+
+
+def test_config_file_can_be_named_by_env(tmp_path: Path) -> None:
+    path = write(tmp_path, "flags: {migStrategy: mixed}\n")
+    assert load_config([], {"CONFIG_FILE": path}).mig_strategy == "mixed"
+
+
+def test_go_style_flag_spellings_are_accepted() -> None:
+    config = load_config(["-pass-device-specs", "--fail-on-init-error=false", "-device-id-strategy", "index",
+                          "--device-list-strategy", "envvar", "--device-list-strategy=cdi-cri",
+                          "--nvidia-dev-root", "/devroot"], {})
+    assert config.pass_device_specs is True
+    assert config.fail_on_init_error is False
+    assert config.device_id_strategy == "index"
+    assert config.device_list_strategy == ("envvar", "cdi-cri")
+    assert config.dev_root == "/devroot"
+
+
+def test_list_env_is_comma_separated() -> None:
+    config = load_config([], {"DEVICE_LIST_STRATEGY": "envvar, cdi-annotations", "IMEX_CHANNEL_IDS": "0,3"})
+    assert config.device_list_strategy == ("envvar", "cdi-annotations")
+    assert config.imex_channel_ids == (0, 3)
+
+
+def test_socket_dir_defaults_to_the_kubelet_sockets_directory() -> None:
+    assert load_config(["--kubelet-socket", "/tmp/k/kubelet.sock"], {}).plugin_socket_dir == "/tmp/k"
+    assert load_config(["--kubelet-socket", "/tmp/k/kubelet.sock", "--socket-dir", "/tmp/p"],
+                       {}).plugin_socket_dir == "/tmp/p"
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (["--mig-strategy", "half"], {}, "unknown MIG strategy: 'half'"),
+        (["--device-list-strategy", "envvar,floppy"], {}, "invalid --device-list-strategy option: invalid "
+                                                          "strategy: floppy"),
+        (["--device-id-strategy", "serial"], {}, "invalid --device-id-strategy option: serial"),
+        (["--shared-devices-allocation-policy", "random"], {},
+         "invalid --shared-devices-allocation-policy option: random"),
+        ([], {"PASS_DEVICE_SPECS": "yes"},
+         "invalid boolean value 'yes' for environment variable PASS_DEVICE_SPECS"),
+        (["--no-such-flag"], {}, "flag provided but not defined: -no-such-flag"),
+        (["--mig-strategy"], {}, "flag needs an argument: --mig-strategy"),
+        (["stray"], {}, "unexpected argument 'stray'"),
+        (["--nvml", "fake"], {}, "invalid --nvml option: 'fake'"),
+        (["--imex-channel-ids", "1,x"], {}, "invalid value 'x' for flag --imex-channel-ids"),
+    ],
+)
+def test_bad_values_give_one_line_naming_the_value(
+    argv: list[str], env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(argv, env)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_bad_value_says_where_it_came_from() -> None:
+    with pytest.raises(ConfigError, match=r"\(from environment variable MIG_STRATEGY\)"):
+        load_config([], {"MIG_STRATEGY": "bogus"})
+
+
+def test_config_file_errors_name_the_file_and_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown version: 'v2'"):
+        load_config(["--config-file", write(tmp_path, "version: v2\n")], {})
+    with pytest.raises(ConfigError, match=r"flags.plugin.passDeviceSpecs: expected a boolean"):
+        load_config(["--config-file", write(tmp_path, "flags: {plugin: {passDeviceSpecs: 3}}\n")], {})
+    with pytest.raises(ConfigError, match=r"config.yaml:\d+:\d+: not valid YAML"):
+        load_config(["--config-file", write(tmp_path, "flags:\n  - [unclosed\n")], {})
+    with pytest.raises(ConfigError, match=r"cannot be read"):
+        load_config(["--config-file", str(tmp_path / "missing.yaml")], {})
+
+
+def test_unknown_config_sections_are_warnings_not_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, "version: v1\nflags: {gfd: {oneshot: true}}\nresources: {gpus: []}\nextra: 1\n")
+    config = load_config(["--config-file", path], {})
+    assert any("'extra'" in w for w in config.warnings)
+
+
+def test_health_env_is_taken_from_the_given_mapping_not_the_process() -> None:
+    config = load_config([], {"DP_DISABLE_HEALTHCHECKS": "48", "DP_ENABLE_HEALTHCHECKS": "13"})
+    assert not config.health.is_critical(48)
+    assert config.health.is_critical(13)
+
+
+def test_help_is_not_an_error() -> None:
+    with pytest.raises(HelpRequested, match="--mig-strategy"):
+        load_config(["--help"], {})

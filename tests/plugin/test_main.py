@@ -1,0 +1,119 @@
+"""``python -m plugin`` as a process: exit codes, registration, re-registration, signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from fake_kubelet import FakeKubelet
+from fake_nvml import FakeNVML
+
+ROOT = Path(__file__).resolve().parents[2]
+GPU = "nvidia.com/gpu"
+
+
+def run_plugin(*argv: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.Popen([sys.executable, "-m", "plugin", *argv], cwd=ROOT, env=full_env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@pytest.fixture
+def procs() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "needle"),
+    [
+        (["--mig-strategy=sometimes"], {}, "unknown MIG strategy: 'sometimes'"),
+        (["--bogus"], {}, "flag provided but not defined: -bogus"),
+        ([], {"DEVICE_LIST_STRATEGY": "carrier-pigeon"}, "invalid strategy: carrier-pigeon"),
+        (["--nvml", "sim:17xWarpDrive"], {}, "invalid --nvml option 'sim:17xWarpDrive'"),
+    ],
+)
+def test_bad_configuration_exits_2_with_one_line(argv: list[str], env: dict[str, str], needle: str) -> None:
+    result = subprocess.run([sys.executable, "-m", "plugin", *argv], cwd=ROOT, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), **env}, timeout=60)
+    assert result.returncode == 2
+    assert needle in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_help_exits_0() -> None:
+    result = subprocess.run([sys.executable, "-m", "plugin", "--help"], cwd=ROOT, capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert result.returncode == 0 and "--device-list-strategy" in result.stdout
+
+
+def test_sim_node_registers_reregisters_after_kubelet_restart_and_sighup_then_exits_on_sigterm(
+    kubelet: FakeKubelet, sockdir: str, procs: list
+) -> None:
+    proc = run_plugin("--nvml", "sim:4xH100", "--socket-dir", sockdir,
+                      "--kubelet-socket", f"{sockdir}/kubelet.sock")
+    procs.append(proc)
+    kubelet.wait_for_registration(GPU, timeout=30)
+    kubelet.wait_for_allocatable(GPU, 4)
+    assert kubelet.resource(GPU).endpoint.endpoint == "nvidia-gpu.sock"
+
+    since = kubelet.log.last_seq
+    kubelet.restart()
+    kubelet.wait_for_registration(GPU, since=since)
+    kubelet.wait_for_allocatable(GPU, 4)
+
+    since = kubelet.log.last_seq
+    proc.send_signal(signal.SIGHUP)
+    kubelet.wait_for_registration(GPU, since=since)
+
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0, stderr
+    assert not os.path.exists(f"{sockdir}/nvidia-gpu.sock")
+    assert "rebuild reason=kubelet-restart" in stderr and "rebuild reason=sighup" in stderr
+    assert "exiting reason=SIGTERM" in stderr
+    assert kubelet.violations == []
+
+
+def test_connect_to_a_served_node_that_cannot_init_exits_1(sockdir: str) -> None:
+    node = FakeNVML.from_spec("2xT4")
+    server = node.serve(f"{sockdir}/nvml.sock")
+    try:
+        node.fail_init("driver_not_loaded")
+        result = subprocess.run(
+            [sys.executable, "-m", "plugin", "--nvml", f"connect:{sockdir}/nvml.sock",
+             "--kubelet-socket", f"{sockdir}/kubelet.sock"],
+            cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    finally:
+        server.close()
+        node.close()
+    assert result.returncode == 1
+    assert "failed to initialize NVML: Driver Not Loaded" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_connect_to_a_served_node_registers_its_gpus(kubelet: FakeKubelet, sockdir: str, procs: list) -> None:
+    node = FakeNVML.from_spec("2xT4")
+    server = node.serve(f"{sockdir}/nvml.sock")
+    try:
+        procs.append(run_plugin("--nvml", f"connect:{sockdir}/nvml.sock", "--kubelet-socket",
+                                f"{sockdir}/kubelet.sock"))
+        kubelet.wait_for_allocatable(GPU, 2, timeout=30)
+        node.inject_xid(1, 79)
+        kubelet.wait_for_allocatable(GPU, 1)
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=20)
+        server.close()
+        node.close()
