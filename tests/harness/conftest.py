@@ -1,4 +1,4 @@
-"""Shared helpers for the harness tests; pytester runs the pytest plugin as pytest tests itself."""
+"""Shared helpers for the harness tests (pytester, loaded by the root conftest, runs the pytest plugin)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
-pytest_plugins = ["pytester"]
-
 
 @pytest.fixture
 def write(tmp_path: Path):
