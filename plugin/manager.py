@@ -36,6 +36,7 @@ class _Generation:
     servers: dict[str, ResourceServer] = field(default_factory=dict)
     monitor: HealthMonitor | None = None
     registrar: Registrar | None = None
+    rescuers: list[Registrar] = field(default_factory=list)
     nvml_initialised: bool = False
     registered: set[str] = field(default_factory=set)
 
@@ -193,8 +194,11 @@ class PluginManager:
         if not resources:
             self.events.warning("no-devices", note="no resources to serve; waiting for a rebuild")
         for resource in resources:
-            gen.servers[resource.name] = ResourceServer(resource, self.config, self.events,
-                                                        scores=lambda n=gen.number: self._pair_scores(n))
+            gen.servers[resource.name] = ResourceServer(
+                resource, self.config, self.events,
+                scores=lambda n=gen.number: self._pair_scores(n),
+                on_stream_lost=lambda g=gen, name=resource.name: self._stream_lost(g, name),
+            )
         devices = [d for r in resources for d in r.devices]
         gen.monitor = HealthMonitor(
             self.nvml, devices, self.config.health,
@@ -229,6 +233,8 @@ class PluginManager:
         gen = self._gen
         if gen.registrar is not None:
             gen.registrar.stop()
+        for rescuer in gen.rescuers:
+            rescuer.stop()
         if gen.monitor is not None:
             gen.monitor.stop()
         for server in gen.servers.values():
@@ -253,6 +259,30 @@ class PluginManager:
         with self._changed:
             gen.registered.add(name)
             self._changed.notify_all()
+
+    def _stream_lost(self, gen: _Generation, name: str) -> None:
+        """The kubelet closed our only ListAndWatch stream while we serve: register that resource again.
+
+        A kubelet restart also closes streams, but it deletes our socket before it creates
+        kubelet.sock anew, and then the watcher rebuilds; so we only keep trying while this
+        generation is current and our socket file still exists. Runs on a gRPC worker thread.
+        """
+        server = gen.servers.get(name)
+        if gen is not self._gen or server is None or not self.config.kubelet_socket:
+            return
+        with self._changed:
+            gen.registered.discard(name)
+        self.events.warning("stream-lost", resource=name,
+                            note="the kubelet closed ListAndWatch while we serve; registering again")
+        rescuer = Registrar(
+            self.config.kubelet_socket, [(name, server.resource.socket_name)], self.events,
+            timeout=self.config.register_timeout_s, backoff_initial=self.config.register_backoff_initial_s,
+            backoff_cap=self.config.register_backoff_cap_s,
+            on_registered=lambda n: self._registered(gen, n),
+            still_wanted=lambda: gen is self._gen and os.path.exists(server.socket_path),
+        )
+        gen.rescuers.append(rescuer)
+        threading.Thread(target=rescuer.start, name="plugin-reregister", daemon=True).start()
 
     def _kubelet_restarted(self) -> None:
         self.rebuild("kubelet-restart")

@@ -55,6 +55,7 @@ class Registrar:
         backoff_initial: float = 0.05,
         backoff_cap: float = 5.0,
         on_registered: Callable[[str], None] = lambda name: None,
+        still_wanted: Callable[[], bool] = lambda: True,
     ) -> None:
         self._socket = kubelet_socket
         self._pending = list(targets)
@@ -63,6 +64,7 @@ class Registrar:
         self._initial = backoff_initial
         self._cap = backoff_cap
         self._on_registered = on_registered
+        self._still_wanted = still_wanted
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -70,6 +72,11 @@ class Registrar:
         still = []
         for name, endpoint in self._pending:
             if self._stop.is_set():
+                return
+            if not self._still_wanted():
+                self._log.info("registration-abandoned", resource=name,
+                               note="our socket or generation is gone; a rebuild registers anew")
+                self._pending = []
                 return
             try:
                 register(self._socket, name, endpoint, self._timeout)

@@ -44,6 +44,7 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
         events: EventLogger,
         scores: Callable[[], Mapping[frozenset[str], int]] = dict,
         max_workers: int = MAX_WORKERS,
+        on_stream_lost: Callable[[], None] = lambda: None,
     ) -> None:
         self.resource = resource
         self.config = config
@@ -57,6 +58,7 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
         self._stopped = False
         self._server: grpc.Server | None = None
         self._streams = 0
+        self._on_stream_lost = on_stream_lost
 
     # -- health ----------------------------------------------------------------------------
     def set_health(self, devices: Sequence[Device], healthy: bool) -> list[Device]:
@@ -154,7 +156,13 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
         finally:
             with self._cond:
                 self._streams -= 1
+                # The kubelet hung up while we still serve and no other stream of it is open:
+                # it no longer knows us (e.g. kubelet bug #121994 disconnected us for an older
+                # instance's stream end). NVIDIA's plugin stays silent until its next rebuild.
+                dropped = not self._stopped and self._streams == 0 and not context.is_active()
             self._log.info("list-and-watch-closed", resource=self.resource.name)
+            if dropped:
+                self._on_stream_lost()
 
     def Allocate(self, request: pb.AllocateRequest, context: Any) -> pb.AllocateResponse:
         try:

@@ -169,3 +169,37 @@ def test_single_strategy_refuses_mixed_mig_types_at_start(make_plugin: MakePlugi
             make_plugin(node, "--mig-strategy=single")
     finally:
         node.close()
+
+
+def test_registers_again_when_the_kubelet_drops_its_stream_for_an_older_instances_exit(
+    node: FakeNVML, kubelet: FakeKubelet, make_plugin: MakePlugin, sockdir: str, plugin_logs: LogLines
+) -> None:
+    """Kubelet bug #121994: the old instance's stream end disconnects the newer registration."""
+    from tests.fake_kubelet.stub_plugin import StubPlugin
+
+    old = StubPlugin(sockdir, "old-instance.sock", resource=GPU, devices=uuids(node)).start()
+    old.register(kubelet.socket_path)
+    kubelet.wait_for_allocatable(GPU, 4)
+    make_plugin(node)
+    plugin_logs.wait_for("list-and-watch-opened")
+    since = kubelet.log.last_seq
+    old.stop()  # the kubelet looks its client up by name and disconnects ours
+    plugin_logs.wait_for("stream-lost", resource=GPU)
+    event = kubelet.wait_for_registration(GPU, since=since)
+    assert event.data["endpoint"] == "nvidia-gpu.sock"
+    kubelet.wait_for_allocatable(GPU, 4)
+    assert kubelet.resource(GPU).endpoint.endpoint == "nvidia-gpu.sock"
+
+
+def test_a_kubelet_restart_is_left_to_the_rebuild_not_to_stream_loss_reregistration(
+    node: FakeNVML, kubelet: FakeKubelet, make_plugin: MakePlugin, plugin_logs: LogLines
+) -> None:
+    manager = make_plugin(node)
+    kubelet.wait_for_allocatable(GPU, 4)
+    since = kubelet.log.last_seq
+    kubelet.restart()
+    kubelet.wait_for_registration(GPU, since=since)
+    kubelet.wait_for_allocatable(GPU, 4)
+    assert manager.generation == 2
+    rejected = [e for e in kubelet.log.events(kind="register", since=since) if not e.data["accepted"]]
+    assert rejected == []
