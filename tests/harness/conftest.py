@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+
 @pytest.fixture
 def write(tmp_path: Path):
     """Write a dedented scenario (or fragment) file under tmp_path and return its path."""
