@@ -243,10 +243,13 @@ class FakeKubelet(AdmissionMixin):
             # The process is gone: in-memory device state with it (the node status stays).
             self._resources.clear()
             pending.append((kind, {"reason": reason} if reason else {}))
+        # A stopping kubelet is a dying process: it takes no Register any more from the moment its
+        # streams break (a plugin reacting to the broken stream must not find it still answering).
+        stopped = server.stop(None) if server is not None else None
         for client in clients:
             client.disconnect()
-        if server is not None:
-            server.stop(None).wait(_JOIN_TIMEOUT_S)
+        if stopped is not None:
+            stopped.wait(_JOIN_TIMEOUT_S)
         if kind == "crash":
             self._leave_stale_socket()
         self._publish(pending)
@@ -368,6 +371,9 @@ class FakeKubelet(AdmissionMixin):
     def _register(self, request: pb.RegisterRequest, context: grpc.ServicerContext) -> pb.Empty:
         with self._lock:
             generation = self._generation
+            serving = self._serving
+        if not serving:  # caught between stop() and the server's shutdown: the process is gone
+            context.abort(grpc.StatusCode.UNAVAILABLE, "the kubelet is shutting down")
         resource, version, endpoint = request.resource_name, request.version, request.endpoint
         socket_path = os.path.normpath(self.socket_dir + "/" + endpoint)  # Go's filepath.Join
         pending: list = []

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -48,7 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="+", help="scenario files or folders")
     run.add_argument("-k", dest="keywords", default=None, help="select by id/path/tag: 'xid and not 79'")
     run.add_argument("-n", dest="workers", type=int, default=1, help="run in N processes")
-    run.add_argument("--reports-dir", default="reports", help="where reports go (default: reports/)")
+    run.add_argument(
+        "--reports-dir", default="reports", help="where reports go (default: reports/; '' for none)"
+    )
     run.add_argument("--no-reports", action="store_true", help="write no report files")
     validate = sub.add_parser("validate", help="check scenario files without running them")
     validate.add_argument("paths", nargs="+")
@@ -108,12 +109,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 2
     options = RunOptions(nvml=args.nvml, plugin_cmd=args.plugin_cmd)
-    reports = None if args.no_reports else Path(args.reports_dir)
+    # An empty --reports-dir means no reports, as the pytest option does (never the current dir).
+    reports = None if args.no_reports or not args.reports_dir else Path(args.reports_dir)
     if reports is not None:
+        from harness.reports.write import clear_cases
+
         if reports.exists():
-            for child in reports.iterdir():  # results of an earlier run would mix into the index
-                if child.is_dir():
-                    shutil.rmtree(child, ignore_errors=True)
+            clear_cases(reports)  # an earlier run's cases would mix into the index
         reports.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     results: list[Result] = []

@@ -109,12 +109,12 @@ class _Setup:
         except (ValueError, OSError) as exc:
             raise StepFailed(f"cannot build the node {spec.spec!r} ({spec.loc}): {exc}") from None
         self.guard(node.close)
+        ctx.node = ctx.nvml = node  # aliases (gpu0) resolve against this node from here on
         for alias, profiles in spec.mig.items():
             try:
                 node.enable_mig(ctx.devices.gpu_index(alias), profiles)
             except (ValueError, LookupError) as exc:
                 raise StepFailed(f"cannot set the MIG layout of {alias} ({spec.loc}): {exc}") from None
-        ctx.node = ctx.nvml = node
         if kind != "inprocess":
             server = node.serve(ctx.paths.nvml_socket)
             self.guard(server.close)

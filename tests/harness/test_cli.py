@@ -56,3 +56,31 @@ def test_show_prints_steps_and_a_text_timeline(write, capsys) -> None:
     out = capsys.readouterr().out
     assert "PASS  step 2 (inject): XID 79 on gpu0" in out
     assert "gpu0" in out and "░" in out and "xid 79 gpu0" in out
+
+
+def test_an_empty_reports_dir_writes_nothing_and_deletes_nothing(
+    write, tmp_path, capsys, monkeypatch
+) -> None:
+    write("s/ok.yaml", OK)
+    keep = tmp_path / "precious"
+    keep.mkdir()
+    (keep / "source.py").write_text("x = 1\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "s", "--reports-dir", ""]) == 0
+    assert (keep / "source.py").exists()
+    assert not (tmp_path / "index.html").exists()
+
+
+def test_a_rerun_clears_only_the_case_folders_an_earlier_run_wrote(write, tmp_path, capsys) -> None:
+    write("s/ok.yaml", OK)
+    reports = tmp_path / "reports"
+    stale = reports / "old-case"
+    stale.mkdir(parents=True)
+    (stale / "result.json").write_text("{}")
+    mine = reports / "notes"
+    mine.mkdir()
+    (mine / "result.json").write_text("{}")
+    (mine / "todo.txt").write_text("not the harness's")
+    assert main(["run", str(tmp_path / "s"), "--reports-dir", str(reports)]) == 0
+    assert not stale.exists()
+    assert (mine / "todo.txt").exists()

@@ -127,3 +127,15 @@ def test_real_mode_runs_on_the_machines_nvml_with_injected_xids_overlaid(write, 
     assert result.status == "passed", result.report()
     assert result.gpus[1]["uuid"] == machine_nvml.gpus[1].uuid
     assert any(e["kind"] == "xid" and e["data"].get("overlay") for e in result.events)
+
+
+def test_a_node_mig_layout_names_gpus_by_alias(write) -> None:
+    path = write(
+        "mig.yaml",
+        "description: d\nnode: {spec: 2xA100-40GB, mig: {gpu1: [3g.20gb, 3g.20gb]}}\n"
+        "plugin: {args: [--mig-strategy, mixed]}\n"
+        "steps:\n  - expect: {registered: {resource: nvidia.com/mig-3g.20gb}, within: 5s}\n",
+    )
+    (scenario,) = load(path)
+    result = run_scenario(scenario, RunOptions())
+    assert result.status == "passed", result.report()
