@@ -7,6 +7,8 @@ plugin launcher, the pods it admitted and what came back. It is also the templat
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -110,6 +112,8 @@ class Ctx:
                 "kubelet_socket": self.paths.kubelet_socket,
                 "nvml": "real" if self.real else f"connect:{self.paths.nvml_socket}",
                 "resource": self.scenario.resource,
+                "python": sys.executable,
+                "scenario_dir": os.path.dirname(os.path.abspath(self.scenario.path)),
             }[expr.name]
         if isinstance(expr, MatrixRef):  # pragma: no cover - replaced at load time
             return str(self.scenario.values.get(expr.name, ""))

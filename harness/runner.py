@@ -50,6 +50,11 @@ def _short_tmp() -> str:
 
 
 def _launcher_kind(scenario: Scenario, options: RunOptions) -> tuple[str, str]:
+    if options.plugin_cmd and scenario.plugin.command:
+        raise Skip(
+            "this scenario runs its own plugin (plugin.command) to exercise the kubelet; "
+            "--plugin-cmd does not apply to it"
+        )
     command = options.plugin_cmd or scenario.plugin.command or ""
     kind = options.launcher or scenario.plugin.launcher or ("subprocess" if command else "inprocess")
     if kind in ("subprocess", "namespace") and not command:
@@ -146,6 +151,7 @@ class _Setup:
             nvml=ctx.nvml,
             nvml_endpoint=nvml_endpoint,
             command=command,
+            scenario_dir=os.path.dirname(os.path.abspath(self.scenario.path)) if self.scenario.path else "",
         )
         cls = {
             "inprocess": InProcessLauncher,

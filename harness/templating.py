@@ -19,7 +19,7 @@ from harness.errors import did_you_mean
 GPU_ATTRS = ("id", "uuid", "index", "minor", "pci_bus_id", "name", "numa_node")
 MIG_ATTRS = ("id", "uuid", "index", "gi", "ci", "profile", "parent")
 LISTS = ("devices", "healthy", "unhealthy")
-PLAIN = ("socket_dir", "kubelet_socket", "nvml", "resource")
+PLAIN = ("socket_dir", "kubelet_socket", "nvml", "resource", "python", "scenario_dir")
 
 _DEVICE = re.compile(r"^gpu(\d+)(?:/mig(\d+))?(?:::(\d+))?(?:\.([a-z_]+))?$")
 _LIST = re.compile(r"^(devices|healthy|unhealthy)(?:@(\S+))?$")

@@ -27,6 +27,7 @@ class LaunchSpec:
     nvml: Any = None  # the NVML object (in-process)
     nvml_endpoint: str = ""  # what {nvml} expands to (processes)
     command: str = ""
+    scenario_dir: str = ""  # what {scenario_dir} expands to: the scenario file's folder
     name: str = "plugin"
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -53,9 +53,9 @@ class NamespaceLauncher(SubprocessLauncher):
 
     def placeholders(self) -> dict[str, str]:
         return {
+            **super().placeholders(),
             "socket_dir": DEVICE_PLUGIN_DIR,
             "kubelet_socket": f"{DEVICE_PLUGIN_DIR}/kubelet.sock",
-            "nvml": self.spec.nvml_endpoint,
         }
 
     def argv(self) -> list[str]:

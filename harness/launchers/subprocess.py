@@ -1,4 +1,5 @@
-"""Any plugin as a process: a command line with ``{socket_dir}``, ``{kubelet_socket}``, ``{nvml}``.
+"""Any plugin as a process: a command line with ``{socket_dir}``, ``{kubelet_socket}``, ``{nvml}``
+(and ``{python}``, the harness's interpreter, and ``{scenario_dir}``, the scenario file's folder).
 
 ``{nvml}`` expands to ``connect:<tmp>/nvml.sock``, where the runner serves the scenario's
 simulated node, so faults injected by the scenario reach the plugin process. Output (stdout
@@ -13,6 +14,7 @@ import os
 import shlex
 import signal
 import subprocess
+import sys
 import threading
 
 from harness.launchers.base import Launcher, LaunchSpec
@@ -32,6 +34,14 @@ def expand(command: str, mapping: dict[str, str]) -> list[str]:
     return out
 
 
+def child_env(extra: dict[str, str]) -> dict[str, str]:
+    """The plugin process' environment: ours, unbuffered output, the harness's Python first on
+    PATH (so ``python -m plugin`` means the interpreter that has this project installed, as in
+    a virtualenv), then the scenario's own variables."""
+    path = os.pathsep.join(p for p in (os.path.dirname(sys.executable), os.environ.get("PATH", "")) if p)
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "PATH": path, **extra}
+
+
 class SubprocessLauncher(Launcher):
     """Runs a command in its own process group; stop = SIGTERM (then SIGKILL after 10 s)."""
 
@@ -45,6 +55,8 @@ class SubprocessLauncher(Launcher):
             "socket_dir": self.spec.socket_dir,
             "kubelet_socket": self.spec.kubelet_socket,
             "nvml": self.spec.nvml_endpoint,
+            "python": sys.executable,
+            "scenario_dir": self.spec.scenario_dir,
         }
 
     def argv(self) -> list[str]:
@@ -58,7 +70,7 @@ class SubprocessLauncher(Launcher):
         if self.running:
             return
         argv = self.argv()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.spec.env}
+        env = child_env(self.spec.env)
         self._started(argv=argv, launcher=type(self).__name__)
         try:
             proc = subprocess.Popen(

@@ -89,7 +89,7 @@ class PluginSpec:
     start: bool = doc("start the plugin before the first step", default=True)
     command: Text | None = doc(
         "run this command line instead of our in-process plugin; placeholders "
-        "{socket_dir}, {kubelet_socket}, {nvml}",
+        "{socket_dir}, {kubelet_socket}, {nvml}, {python}, {scenario_dir}",
         default=None,
     )
     launcher: Literal["inprocess", "subprocess", "namespace"] | None = doc(

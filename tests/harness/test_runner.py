@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from harness.launchers import namespace
 from harness.model.scenario import load
@@ -139,3 +140,27 @@ def test_a_node_mig_layout_names_gpus_by_alias(write) -> None:
     (scenario,) = load(path)
     result = run_scenario(scenario, RunOptions())
     assert result.status == "passed", result.report()
+
+
+def test_a_plugin_process_finds_the_harnesss_python_first_on_path(write) -> None:
+    stub = write("stub.py", "import os, sys\nprint('exe=' + sys.executable)\n")
+    result = run(
+        write,
+        "plugin: {command: 'python {scenario_dir}/stub.py'}\n"
+        "steps:\n  - expect: {log: 'exe=', within: 5s}\n",
+    )
+    assert result.status == "passed", result.report()
+    lines = [e["data"]["line"] for e in result.events if e["kind"] == "log"]
+    line = next(x for x in lines if x.startswith("exe="))
+    assert os.path.dirname(line.removeprefix("exe=")) == os.path.dirname(sys.executable)
+    assert stub.parent.is_dir()
+
+
+def test_a_scenario_with_its_own_plugin_command_is_skipped_under_plugin_cmd(write) -> None:
+    result = run(
+        write,
+        "plugin: {command: 'python -c pass'}\nsteps:\n  - expect: {registered: true, within: 1s}\n",
+        plugin_cmd="python -m plugin --nvml {nvml}",
+    )
+    assert result.status == "skipped"
+    assert "runs its own plugin" in result.skip_reason
