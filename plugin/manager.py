@@ -263,9 +263,10 @@ class PluginManager:
     def _stream_lost(self, gen: _Generation, name: str) -> None:
         """The kubelet closed our only ListAndWatch stream while we serve: register that resource again.
 
-        A kubelet restart also closes streams, but it deletes our socket before it creates
-        kubelet.sock anew, and then the watcher rebuilds; so we only keep trying while this
-        generation is current and our socket file still exists. Runs on a gRPC worker thread.
+        A kubelet restart also closes streams, but then kubelet.sock goes away (or, after a crash,
+        the new kubelet deletes our socket before it creates kubelet.sock anew) and the watcher
+        rebuilds; so we only try while this generation is current and both our socket and
+        kubelet.sock exist. Runs on a gRPC worker thread.
         """
         server = gen.servers.get(name)
         if gen is not self._gen or server is None or not self.config.kubelet_socket:
@@ -279,7 +280,8 @@ class PluginManager:
             timeout=self.config.register_timeout_s, backoff_initial=self.config.register_backoff_initial_s,
             backoff_cap=self.config.register_backoff_cap_s,
             on_registered=lambda n: self._registered(gen, n),
-            still_wanted=lambda: gen is self._gen and os.path.exists(server.socket_path),
+            still_wanted=lambda: gen is self._gen and os.path.exists(server.socket_path)
+            and os.path.exists(self.config.kubelet_socket),
         )
         gen.rescuers.append(rescuer)
         threading.Thread(target=rescuer.start, name="plugin-reregister", daemon=True).start()
