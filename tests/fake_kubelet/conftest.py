@@ -2,42 +2,21 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from fake_kubelet import FakeKubelet
-from simkit import Clock, ObservationLog
+from simkit import ObservationLog
 from tests.fake_kubelet.stub_plugin import StubPlugin
 
 
 @pytest.fixture
-def sock_dir() -> Iterator[str]:
-    path = tempfile.mkdtemp(prefix="fk", dir="/tmp")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
-
-
-@pytest.fixture
-def clock() -> Iterator[Clock]:
-    clock = Clock()
-    yield clock
-    clock.close()
-
-
-@pytest.fixture
-def log(clock: Clock) -> ObservationLog:
-    return ObservationLog(clock)
-
-
-@pytest.fixture
-def make_kubelet(sock_dir: str, log: ObservationLog) -> Iterator[Callable[..., FakeKubelet]]:
+def make_kubelet(sockdir: str, log: ObservationLog) -> Iterator[Callable[..., FakeKubelet]]:
     made: list[FakeKubelet] = []
 
     def make(**kwargs) -> FakeKubelet:
-        kubelet = FakeKubelet(sock_dir, log=log, **kwargs)
+        kubelet = FakeKubelet(sockdir, log=log, **kwargs)
         made.append(kubelet)
         kubelet.start()
         return kubelet
@@ -53,12 +32,12 @@ def kubelet(make_kubelet: Callable[..., FakeKubelet]) -> FakeKubelet:
 
 
 @pytest.fixture
-def make_plugin(sock_dir: str) -> Iterator[Callable[..., StubPlugin]]:
+def make_plugin(sockdir: str) -> Iterator[Callable[..., StubPlugin]]:
     """Start a stub plugin in the kubelet's socket dir (stopped at teardown)."""
     made: list[StubPlugin] = []
 
     def make(*args, **kwargs) -> StubPlugin:
-        plugin = StubPlugin(sock_dir, *args, **kwargs).start()
+        plugin = StubPlugin(sockdir, *args, **kwargs).start()
         made.append(plugin)
         return plugin
 

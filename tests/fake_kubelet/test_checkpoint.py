@@ -15,8 +15,8 @@ from tests.fake_kubelet.stub_plugin import device
 GPU = "example.com/gpu"
 
 
-def test_a_checkpoint_round_trips(sock_dir):
-    path = f"{sock_dir}/kubelet_internal_checkpoint"
+def test_a_checkpoint_round_trips(sockdir):
+    path = f"{sockdir}/kubelet_internal_checkpoint"
     response = pb.ContainerAllocateResponse(envs={"A": "1"}, cdi_devices=[pb.CDIDevice(name="v.com/c=d")])
     written = Checkpoint(
         [PodDeviceEntry("uid", "app", GPU, {0: ["a"], -1: ["b"]}, response)], {GPU: ["a", "b"]}
@@ -51,8 +51,8 @@ def test_the_file_has_the_kubelets_json_layout(registered, kubelet):
     )
 
 
-def test_a_checksum_mismatch_is_a_read_error(sock_dir):
-    path = f"{sock_dir}/kubelet_internal_checkpoint"
+def test_a_checksum_mismatch_is_a_read_error(sockdir):
+    path = f"{sockdir}/kubelet_internal_checkpoint"
     ckpt.write(path, Checkpoint([], {GPU: ["a"]}))
     with open(path) as src:
         raw = json.load(src)
@@ -79,7 +79,7 @@ def test_the_kubelet_goes_on_without_allocations_after_a_corrupt_checkpoint(regi
     assert kubelet.allocated_devices(GPU) == set()
 
 
-def test_the_pre_1_20_flat_device_list_still_reads(sock_dir):
+def test_the_pre_1_20_flat_device_list_still_reads(sockdir):
     data = {
         "PodDeviceEntries": [
             {
@@ -92,7 +92,7 @@ def test_the_pre_1_20_flat_device_list_still_reads(sock_dir):
         ],
         "RegisteredDevices": {},
     }
-    path = f"{sock_dir}/kubelet_internal_checkpoint"
+    path = f"{sockdir}/kubelet_internal_checkpoint"
     with open(path, "w") as out:
         json.dump(
             {
@@ -105,8 +105,8 @@ def test_the_pre_1_20_flat_device_list_still_reads(sock_dir):
     assert entry.devices == ["a", "b"] and entry.device_ids == {-1: ["a", "b"]}
 
 
-def test_unreadable_checkpoints_say_what_is_wrong(sock_dir):
-    path = f"{sock_dir}/kubelet_internal_checkpoint"
+def test_unreadable_checkpoints_say_what_is_wrong(sockdir):
+    path = f"{sockdir}/kubelet_internal_checkpoint"
     with open(path, "w") as out:
         out.write("{not json")
     with pytest.raises(CheckpointError, match="not JSON"):

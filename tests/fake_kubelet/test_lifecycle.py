@@ -33,7 +33,7 @@ def test_an_unknown_profile_is_refused():
         FakeKubelet(profile="socket")
 
 
-def test_close_ends_streams_and_threads_quickly_and_removes_the_socket(registered, kubelet, sock_dir):
+def test_close_ends_streams_and_threads_quickly_and_removes_the_socket(registered, kubelet, sockdir):
     registered(devices=["a"])
     registered("two.sock", resource="example.com/two", devices=["b"])
     before = threading.active_count()
@@ -41,7 +41,7 @@ def test_close_ends_streams_and_threads_quickly_and_removes_the_socket(registere
     kubelet.close()
     assert time.monotonic() - started < 1.5
     assert not os.path.exists(kubelet.socket_path)
-    assert os.path.isdir(sock_dir)  # a dir we were given is not ours to delete
+    assert os.path.isdir(sockdir)  # a dir we were given is not ours to delete
     assert not any(t.name.startswith("fake-kubelet-law") for t in threading.enumerate())
     assert threading.active_count() <= before
 
@@ -78,8 +78,8 @@ def test_every_event_is_a_json_serialisable_kubelet_event(registered, kubelet):
     assert {e["source"] for e in events} == {"kubelet"}
 
 
-def test_events_go_to_the_log_it_was_given_even_when_that_log_starts_empty(sock_dir, log, clock):
-    kubelet = FakeKubelet(sock_dir, log=log)
+def test_events_go_to_the_log_it_was_given_even_when_that_log_starts_empty(sockdir, log, clock):
+    kubelet = FakeKubelet(sockdir, log=log)
     try:
         assert kubelet.log is log and kubelet.clock is clock
         kubelet.start()

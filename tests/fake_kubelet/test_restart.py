@@ -17,16 +17,16 @@ def is_socket(path: str) -> bool:
     return os.path.exists(path) and stat.S_ISSOCK(os.lstat(path).st_mode)
 
 
-def test_restart_removes_plugin_sockets_but_keeps_checkpoint(registered, kubelet, sock_dir):
+def test_restart_removes_plugin_sockets_but_keeps_checkpoint(registered, kubelet, sockdir):
     plugin = registered(devices=["a", "b"])
-    with open(os.path.join(sock_dir, "notes.txt"), "w") as other:
+    with open(os.path.join(sockdir, "notes.txt"), "w") as other:
         other.write("a regular file stays")
     kubelet.admit(Pod("p", [Container("app", {GPU: 1})]))
     assert is_socket(plugin.socket_path)
     kubelet.restart()
     assert not os.path.exists(plugin.socket_path)
     assert os.path.isfile(kubelet.checkpoint_path)
-    assert os.path.isfile(os.path.join(sock_dir, "notes.txt"))
+    assert os.path.isfile(os.path.join(sockdir, "notes.txt"))
     assert is_socket(kubelet.socket_path)  # created anew
     restart = kubelet.log.events(kind="restart")[-1]
     assert restart.data["removed_sockets"] == ["stub.sock"]

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -48,13 +46,6 @@ class LogLines(logging.Handler):
         lines = "\n".join(self.lines)
         assert ok, f"no {count}x log line {event} {fields} within {timeout}s; lines:\n{lines}"
         return self.find(event, **fields)
-
-
-@pytest.fixture
-def sockdir() -> Iterator[str]:
-    path = tempfile.mkdtemp(prefix="gp", dir="/tmp")
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture
