@@ -11,7 +11,7 @@ from harness.loader import YNode
 from harness.model.base import Condition, Verdict
 from harness.model.matcher import MISSING, Equals, Matcher
 from harness.model.registry import condition
-from harness.model.schema import ParseCtx, doc, parse, wrap_as
+from harness.model.schema import ParseCtx, doc, one_field_shorthand, parse, wrap_as
 from harness.model.text import Text
 
 if TYPE_CHECKING:
@@ -107,13 +107,7 @@ class Devices(Condition):
         "device reference → its NUMA node list, e.g. {gpu0: [0]}", default_factory=dict
     )
 
-    @classmethod
-    def shorthand(cls, node: YNode, ctx: ParseCtx) -> YNode:
-        return wrap_as(node, "count", node)
-
-    @classmethod
-    def shorthand_expected(cls) -> str:
-        return "a device count"
+    shorthand, shorthand_expected = one_field_shorthand("count", "a device count")
 
     def describe(self) -> str:
         parts = []

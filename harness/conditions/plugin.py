@@ -12,7 +12,7 @@ from harness.loader import YNode
 from harness.model.base import Condition, Verdict
 from harness.model.matcher import Matcher
 from harness.model.registry import condition
-from harness.model.schema import ParseCtx, doc, wrap_as
+from harness.model.schema import ParseCtx, doc, one_field_shorthand, wrap_as
 
 if TYPE_CHECKING:
     from harness.context import Ctx
@@ -33,13 +33,7 @@ class Log(Condition):
         "count from the scenario's start, or from the last action step", default="start"
     )
 
-    @classmethod
-    def shorthand(cls, node: YNode, ctx: ParseCtx) -> YNode:
-        return wrap_as(node, "regex", node)
-
-    @classmethod
-    def shorthand_expected(cls) -> str:
-        return "just the regular expression"
+    shorthand, shorthand_expected = one_field_shorthand("regex", "just the regular expression")
 
     @classmethod
     def from_yaml(cls, node: YNode, ctx: ParseCtx) -> Condition:
@@ -75,13 +69,9 @@ class ExitCode(Condition):
 
     code: Matcher = doc("the exit code")
 
-    @classmethod
-    def shorthand(cls, node: YNode, ctx: ParseCtx) -> YNode:
-        return wrap_as(node, "code", node)
-
-    @classmethod
-    def shorthand_expected(cls) -> str:
-        return "the exit code, or a matcher such as {not: 0}"
+    shorthand, shorthand_expected = one_field_shorthand(
+        "code", "the exit code, or a matcher such as {not: 0}"
+    )
 
     @classmethod
     def from_yaml(cls, node: YNode, ctx: ParseCtx) -> Condition:
@@ -112,13 +102,7 @@ class Running(Condition):
 
     expected: bool = doc("true or false")
 
-    @classmethod
-    def shorthand(cls, node: YNode, ctx: ParseCtx) -> YNode:
-        return wrap_as(node, "expected", node)
-
-    @classmethod
-    def shorthand_expected(cls) -> str:
-        return "true or false"
+    shorthand, shorthand_expected = one_field_shorthand("expected", "true or false")
 
     def describe(self) -> str:
         return "plugin running" if self.expected else "plugin not running"

@@ -17,7 +17,7 @@ from harness.loader import YNode
 from harness.model.base import ConditionSet, StepCall
 from harness.model.compose import Case, compose
 from harness.model.duration import Duration
-from harness.model.schema import ParseCtx, doc, loc_field, parse_dataclass, wrap_as
+from harness.model.schema import ParseCtx, doc, loc_field, one_field_shorthand, parse_dataclass
 from harness.model.text import Text
 
 NODE_SHORTHAND = re.compile(r"^\d+x[\w.+-]+$")
@@ -39,13 +39,9 @@ class NodeSpec:
     )
     loc: Loc = loc_field()
 
-    @classmethod
-    def shorthand(cls, node: YNode, ctx: ParseCtx) -> YNode:
-        return wrap_as(node, "spec", node)
-
-    @classmethod
-    def shorthand_expected(cls) -> str:
-        return "a shorthand such as 4xH100 or a profile file name"
+    shorthand, shorthand_expected = one_field_shorthand(
+        "spec", "a shorthand such as 4xH100 or a profile file name"
+    )
 
     def source(self) -> str | dict[str, Any]:
         """The spec as FakeNVML.from_spec takes it (profile paths made absolute)."""
@@ -66,13 +62,7 @@ class KubeletSpec:
     start: bool = doc("start the kubelet before the first step", default=True)
     loc: Loc = loc_field()
 
-    @classmethod
-    def shorthand(cls, node: YNode, ctx: ParseCtx) -> YNode:
-        return wrap_as(node, "profile", node)
-
-    @classmethod
-    def shorthand_expected(cls) -> str:
-        return "just the profile name"
+    shorthand, shorthand_expected = one_field_shorthand("profile", "just the profile name")
 
 
 @dataclass

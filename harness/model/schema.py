@@ -226,12 +226,26 @@ def wrap_as(node: YNode, key: str, value: Any) -> YNode:
     )
 
 
+def one_field_shorthand(key: str, expected: str) -> tuple[classmethod, classmethod]:
+    """In a class body, ``shorthand, shorthand_expected = one_field_shorthand("by", "a duration")``
+    accepts a bare value as the one-key mapping ``{by: value}`` (so ``advance: 5m`` reads naturally)."""
+
+    def shorthand(cls: type, node: YNode, ctx: ParseCtx) -> YNode:
+        return wrap_as(node, key, node)
+
+    def shorthand_expected(cls: type) -> str:
+        return expected
+
+    return classmethod(shorthand), classmethod(shorthand_expected)
+
+
 __all__ = [
     "Loc",
     "ParseCtx",
     "describe",
     "doc",
     "loc_field",
+    "one_field_shorthand",
     "parse",
     "parse_dataclass",
     "wrap_as",

@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from harness.context import StepFailed
-from harness.loader import YNode
 from harness.model.base import Step
 from harness.model.duration import Duration
 from harness.model.registry import step
-from harness.model.schema import ParseCtx, doc, wrap_as
+from harness.model.schema import doc, one_field_shorthand
 
 if TYPE_CHECKING:
     from harness.context import Ctx
@@ -27,13 +26,7 @@ class PluginAction(Step):
         "plugin does on SIGHUP); kill (SIGKILL, no cleanup)"
     )
 
-    @classmethod
-    def shorthand(cls, node: YNode, ctx: ParseCtx) -> YNode:
-        return wrap_as(node, "action", node)
-
-    @classmethod
-    def shorthand_expected(cls) -> str:
-        return "just the action, e.g. 'plugin: restart'"
+    shorthand, shorthand_expected = one_field_shorthand("action", "just the action, e.g. 'plugin: restart'")
 
     def describe(self) -> str:
         return f"plugin {self.action}"
@@ -61,13 +54,7 @@ class KubeletAction(Step):
         "checkpoint read); crash (stop without cleanup: kubelet.sock stays, stale)"
     )
 
-    @classmethod
-    def shorthand(cls, node: YNode, ctx: ParseCtx) -> YNode:
-        return wrap_as(node, "action", node)
-
-    @classmethod
-    def shorthand_expected(cls) -> str:
-        return "just the action, e.g. 'kubelet: restart'"
+    shorthand, shorthand_expected = one_field_shorthand("action", "just the action, e.g. 'kubelet: restart'")
 
     def describe(self) -> str:
         return f"kubelet {self.action}"
@@ -83,13 +70,7 @@ class Advance(Step):
 
     by: Duration = doc("how far, e.g. 5m (the kubelet's endpoint grace period) or 30s")
 
-    @classmethod
-    def shorthand(cls, node: YNode, ctx: ParseCtx) -> YNode:
-        return wrap_as(node, "by", node)
-
-    @classmethod
-    def shorthand_expected(cls) -> str:
-        return "a duration, e.g. 'advance: 5m'"
+    shorthand, shorthand_expected = one_field_shorthand("by", "a duration, e.g. 'advance: 5m'")
 
     def describe(self) -> str:
         return f"advance {self.by}"

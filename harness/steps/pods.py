@@ -12,7 +12,7 @@ from harness.loader import YNode
 from harness.model.base import Step
 from harness.model.matcher import Matcher
 from harness.model.registry import step
-from harness.model.schema import ParseCtx, doc, wrap_as
+from harness.model.schema import doc, one_field_shorthand
 
 if TYPE_CHECKING:
     from harness.context import Ctx
@@ -128,13 +128,7 @@ class Delete(Step):
 
     pod: str = doc("pod name")
 
-    @classmethod
-    def shorthand(cls, node: YNode, ctx: ParseCtx) -> YNode:
-        return wrap_as(node, "pod", node)
-
-    @classmethod
-    def shorthand_expected(cls) -> str:
-        return "just the pod name, e.g. 'delete: p1'"
+    shorthand, shorthand_expected = one_field_shorthand("pod", "just the pod name, e.g. 'delete: p1'")
 
     def describe(self) -> str:
         return f"delete pod {self.pod}"
