@@ -66,11 +66,10 @@ def container_response(
     if "volume-mounts" in strategies:
         response.envs[VISIBLE_DEVICES_ENV] = VOLUME_MOUNT_DIR
         for device_id in ids:
-            response.mounts.add(host_path="/dev/null", container_path=f"{VOLUME_MOUNT_DIR}/{device_id}",
-                                read_only=True)
+            # NVIDIA leaves read_only unset (false) on these /dev/null marker mounts.
+            response.mounts.add(host_path="/dev/null", container_path=f"{VOLUME_MOUNT_DIR}/{device_id}")
         for channel in channels:
-            response.mounts.add(host_path="/dev/null",
-                                container_path=f"{VOLUME_MOUNT_DIR}/imex/{channel}", read_only=True)
+            response.mounts.add(host_path="/dev/null", container_path=f"{VOLUME_MOUNT_DIR}/imex/{channel}")
     cdi_names = [f"{CDI_GPU_KIND}={i}" for i in ids]
     if any(s in CDI_STRATEGIES for s in strategies):
         if config.gds_enabled:
@@ -91,7 +90,7 @@ def container_response(
             response.envs["NVIDIA_GDS"] = "enabled"
         if config.mofed_enabled:
             response.envs["NVIDIA_MOFED"] = "enabled"
-    if config.pass_device_specs:
+    if config.pass_device_specs and not config.cdi_only:  # with CDI only, CDI names the device nodes
         for container_path, host_path in existing_nodes(devices, config.dev_root, config.driver_root):
             response.devices.add(container_path=container_path, host_path=host_path, permissions="rw")
     return response

@@ -43,20 +43,25 @@ def preferred(
         if device_id not in by_id:
             raise AllocationError(f"invalid request: unknown device: {device_id}")
     required = _known(resource, must_include)
-    if size < len(required):
-        raise AllocationError(
-            f"allocation size {size} is smaller than the {len(required)} must-include devices")
     chosen_ids = {d.id for d in required}
     candidates = [d for d in _known(resource, available) if d.id not in chosen_ids]
     needed = size - len(required)
+    whole_gpus = not resource.shared and not any(d.is_mig for d in resource.devices)
+    if whole_gpus and (size <= 0 or needed < 0 or len(candidates) < needed):
+        # NVIDIA's whole-GPU path (go-gpuallocator's best-effort policy) answers with no
+        # devices rather than an error; the kubelet then picks on its own.
+        return []
+    if size < len(required):
+        raise AllocationError(
+            f"allocation size {size} is smaller than the {len(required)} must-include devices")
     if len(candidates) < needed:
         raise AllocationError(NOT_ENOUGH)
     if needed == 0:
         return [d.id for d in required]
-    if resource.shared or any(d.is_mig for d in resource.devices):
-        picked = _greedy(resource, candidates, needed, policy)
-    else:
+    if whole_gpus:
         picked = _best_effort(required, candidates, needed, scores or {})
+    else:
+        picked = _greedy(resource, candidates, needed, policy)
     return [d.id for d in required] + [d.id for d in picked]
 
 

@@ -54,9 +54,15 @@ def test_answer_has_exactly_the_requested_size() -> None:
         assert len(preferred(gpus(), [f"GPU-{i}" for i in range(6)], [], size)) == size
 
 
-def test_not_enough_devices_is_nvidias_error() -> None:
+def test_too_few_whole_gpus_get_an_empty_answer_as_nvidias_best_effort_policy_gives() -> None:
+    assert preferred(gpus(), ["GPU-0", "GPU-1"], [], 3) == []
+    assert preferred(gpus(), ["GPU-0", "GPU-1"], ["GPU-0", "GPU-1"], 1) == []  # size below must-include
+
+
+def test_too_few_replicas_is_nvidias_error() -> None:
+    resource = replicas()
     with pytest.raises(AllocationError, match=f"^{NOT_ENOUGH}$"):
-        preferred(gpus(), ["GPU-0", "GPU-1"], [], 3)
+        preferred(resource, [resource.devices[0].id], [], 2)
 
 
 def test_distributed_spreads_replicas_over_gpus() -> None:

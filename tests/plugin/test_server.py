@@ -98,9 +98,19 @@ def test_preferred_allocation_errors_reach_the_kubelet_as_nvidias_message(server
     channel, plugin = stub(server)
     with channel, pytest.raises(grpc.RpcError) as info:
         plugin.GetPreferredAllocation(pb.PreferredAllocationRequest(container_requests=[
+            pb.ContainerPreferredAllocationRequest(available_deviceIDs=["GPU-0"],
+                                                   must_include_deviceIDs=["GPU-9"], allocation_size=2)]),
+            timeout=5)
+    assert info.value.details() == "invalid request: unknown device: GPU-9"
+
+
+def test_too_few_whole_gpus_get_an_empty_preferred_answer_not_an_error(server: ResourceServer) -> None:
+    channel, plugin = stub(server)
+    with channel:
+        response = plugin.GetPreferredAllocation(pb.PreferredAllocationRequest(container_requests=[
             pb.ContainerPreferredAllocationRequest(available_deviceIDs=["GPU-0"], allocation_size=2)]),
             timeout=5)
-    assert info.value.details() == "not enough available devices to satisfy allocation"
+    assert [list(r.deviceIDs) for r in response.container_responses] == [[]]
 
 
 def test_a_socket_path_too_long_for_unix_sockets_is_refused_with_advice(sockdir: str) -> None:
