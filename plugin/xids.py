@@ -1,10 +1,11 @@
 """Which XIDs make a device unhealthy: NVIDIA's defaults and its two environment variables.
 
 Semantics of k8s-device-plugin v0.18+ (parsed as comma separated, case-insensitive tokens):
-``DP_DISABLE_HEALTHCHECKS``: ``all`` or ``xids`` switches health checking off entirely; numbers
-are extra XIDs to ignore; anything else is ignored. ``DP_ENABLE_HEALTHCHECKS``: numbers are XIDs
-that count even when ignored by default or disabled; ``all`` makes every XID count. As in NVIDIA's
-code, ``DP_DISABLE_HEALTHCHECKS=all`` wins over any enable list.
+``DP_DISABLE_HEALTHCHECKS``: ``all`` or ``xids`` (or ``0``, which NVIDIA stores the same way)
+switches health checking off entirely; numbers are extra XIDs to ignore; anything else is ignored.
+``DP_ENABLE_HEALTHCHECKS``: numbers are XIDs that count even when ignored by default or disabled;
+``all``/``xids`` makes every XID count and also undoes ``DP_DISABLE_HEALTHCHECKS=all``. As in NVIDIA's
+code, ``DP_DISABLE_HEALTHCHECKS=all`` still wins over an enable list of numbers.
 """
 
 from __future__ import annotations
@@ -46,12 +47,20 @@ def _tokens(value: str) -> tuple[set[str], set[int]]:
     return words, numbers
 
 
+# Tokens meaning "every XID". NVIDIA stores them under XID 0, so a literal 0 means the same.
+_ALL = frozenset({"all", "xids", "0"})
+
+
 def health_checks_from_env(env: Mapping[str, str]) -> HealthChecks:
     disable_words, disable_numbers = _tokens(env.get(DISABLE_ENV, ""))
     enable_words, enable_numbers = _tokens(env.get(ENABLE_ENV, ""))
+    disable_all = bool((disable_words | {str(n) for n in disable_numbers}) & _ALL)
+    enable_all = bool((enable_words | {str(n) for n in enable_numbers}) & _ALL)
     return HealthChecks(
-        disabled=bool(disable_words & {"all", "xids"}),
-        ignored=DEFAULT_IGNORED_XIDS | frozenset(disable_numbers),
-        enabled=frozenset(enable_numbers),
-        enable_all="all" in enable_words,
+        # Only the "every XID" entry decides whether the checker runs: enabling all re-enables it,
+        # an enable list of numbers does not (NVIDIA's IsAllDisabled inspects that entry alone).
+        disabled=disable_all and not enable_all,
+        ignored=DEFAULT_IGNORED_XIDS | frozenset(disable_numbers - {0}),
+        enabled=frozenset(enable_numbers - {0}),
+        enable_all=enable_all,
     )

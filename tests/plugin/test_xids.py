@@ -43,3 +43,19 @@ def test_enable_all_makes_application_xids_critical() -> None:
 
 def test_disable_all_wins_over_an_enable_list_as_in_nvidias_code() -> None:
     assert health_checks_from_env({"DP_DISABLE_HEALTHCHECKS": "all", "DP_ENABLE_HEALTHCHECKS": "48"}).disabled
+
+
+@pytest.mark.parametrize("enable", ["all", "xids", "XIDS"])
+def test_enabling_every_xid_undoes_disable_all_as_in_nvidias_code(enable: str) -> None:
+    checks = health_checks_from_env({"DP_DISABLE_HEALTHCHECKS": "all", "DP_ENABLE_HEALTHCHECKS": enable})
+    assert not checks.disabled
+    assert all(checks.is_critical(x) for x in (13, 31, 48, 79))
+
+
+def test_xids_in_the_enable_list_means_every_xid() -> None:
+    assert health_checks_from_env({"DP_ENABLE_HEALTHCHECKS": "xids"}).is_critical(31)
+
+
+def test_a_literal_zero_means_every_xid_because_nvidia_stores_all_as_xid_0() -> None:
+    assert health_checks_from_env({"DP_DISABLE_HEALTHCHECKS": "0"}).disabled
+    assert health_checks_from_env({"DP_ENABLE_HEALTHCHECKS": "0"}).is_critical(13)
