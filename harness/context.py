@@ -130,6 +130,13 @@ class Ctx:
         except AliasError as exc:
             raise StepFailed(str(exc)) from None
 
+    def mig_ids(self, ref: str) -> set[str]:
+        """The MIG device IDs a plain GPU alias stands for (empty when it is not one)."""
+        try:
+            return self.devices.mig_ids(self.t(ref))
+        except AliasError as exc:
+            raise StepFailed(str(exc)) from None
+
     def gpu_index(self, ref: str | int) -> int:
         try:
             return self.devices.gpu_index(self.t(str(ref)))

@@ -73,6 +73,16 @@ class DeviceTable:
             return f"{base}::{ref.replica}"
         return str(base)
 
+    def mig_ids(self, text: str) -> set[str]:
+        """The MIG device IDs of a plain GPU alias (``gpu1``); empty for anything else."""
+        try:
+            ref = parse_device(text)
+        except TemplateError:
+            return set()
+        if ref is None or ref.mig is not None or ref.replica is not None or ref.attr not in (None, "id"):
+            return set()
+        return {m.uuid for m in getattr(self.gpu(ref), "mig_devices", []) or []}
+
     def device_id(self, text: str) -> str:
         """A device reference as written in a scenario (alias or a literal ID) → the device ID."""
         try:

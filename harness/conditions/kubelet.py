@@ -89,10 +89,16 @@ class Registered(Condition):
 
 
 def _device_set(ctx: Ctx, state: Any, key: str) -> list[Any]:
-    """The devices a health/numa key names: an exact ID, or every replica ``ID::n`` of it."""
+    """The devices a health/numa key names: an exact ID, or every replica ``ID::n`` of it; a GPU
+    alias of a MIG-enabled GPU names its MIG devices (so ``never: {health: {gpu1: Unhealthy}}``
+    watches them instead of silently watching nothing)."""
     wanted = ctx.device_id(key)
     exact = [d for d in state.devices if d.id == wanted]
-    return exact or [d for d in state.devices if d.id.startswith(wanted + "::")]
+    replicas = [d for d in state.devices if d.id.startswith(wanted + "::")]
+    if exact or replicas:
+        return exact or replicas
+    migs = ctx.mig_ids(key)
+    return [d for d in state.devices if d.id.split("::")[0] in migs]
 
 
 @condition("devices")
@@ -144,7 +150,8 @@ class Health(Condition):
     """Per-device health as the kubelet sees it: ``{gpu2: Unhealthy, others: Healthy}``.
 
     A key is a device reference (alias, template or ID); a GPU alias also names all its
-    replicas (``UUID::n``). ``others`` covers every device not named; ``all`` every device.
+    replicas (``UUID::n``) and, on a MIG-enabled GPU, its MIG devices. ``others`` covers every
+    device not named; ``all`` every device.
     """
 
     expected: dict[str, str]

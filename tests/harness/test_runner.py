@@ -164,3 +164,17 @@ def test_a_scenario_with_its_own_plugin_command_is_skipped_under_plugin_cmd(writ
     )
     assert result.status == "skipped"
     assert "runs its own plugin" in result.skip_reason
+
+
+def test_a_gpu_alias_in_health_covers_that_gpus_mig_devices(write) -> None:
+    path = write(
+        "migh.yaml",
+        "description: d\nnode: {spec: 2xA100-40GB, mig: {gpu1: [3g.20gb, 3g.20gb]}}\n"
+        "plugin: {args: [--mig-strategy, mixed]}\nresource: nvidia.com/mig-3g.20gb\n"
+        "steps:\n  - expect: {allocatable: 2, within: 5s}\n"
+        "  - inject: {xid: 79, gpu: gpu1}\n"
+        "  - expect: {health: {gpu1: Unhealthy}, within: 2s}\n",
+    )
+    (scenario,) = load(path)
+    result = run_scenario(scenario, RunOptions())
+    assert result.status == "passed", result.report()
