@@ -39,6 +39,20 @@ def machine() -> dict[str, Any]:
             pynvml.nvmlShutdown()
 
 
+def simulated_gpu_count(scenario: Any) -> int | None:
+    """How many GPUs the scenario's simulated node has (None when it cannot be built here)."""
+    from fake_nvml import FakeNVML
+
+    try:
+        node = FakeNVML.from_spec(scenario.node.source(), seed=scenario.node.seed)
+    except (ValueError, OSError):
+        return None
+    try:
+        return len(node.gpus)
+    finally:
+        node.close()
+
+
 def check_requirements(scenario: Any, options: Any) -> None:
     """Raise Skip (with the reason) when this machine cannot run the scenario for real."""
     have = machine()
@@ -62,6 +76,12 @@ def check_requirements(scenario: Any, options: Any) -> None:
             )
         if call.step.key == "inject" and (options.plugin_cmd or scenario.plugin.command):
             raise Skip("injected faults cannot reach a plugin process that reads real NVML itself")
+    written_for = simulated_gpu_count(scenario)
+    if not need.any_gpu_count and written_for is not None and have["gpus"] != written_for:
+        raise Skip(
+            f"its counts are written for the simulated node's {written_for} GPUs, this machine has "
+            f"{have['gpus']} (requires.any_gpu_count: true marks count-agnostic scenarios)"
+        )
 
 
 def real_node(ctx: Ctx, stack: contextlib.ExitStack, kind: str) -> None:

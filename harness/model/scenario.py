@@ -97,6 +97,11 @@ class Requires:
     gpus: int = doc("at least this many GPUs", default=1)
     mig: bool = doc("a MIG-capable GPU with MIG enabled", default=False)
     nvlink: bool = doc("GPUs connected by NVLink", default=False)
+    any_gpu_count: bool = doc(
+        "the expectations hold for any GPU count (otherwise real mode needs exactly the simulated "
+        "node's count, since counts such as allocatable 4 are written for it)",
+        default=False,
+    )
     simulated: bool = doc(
         "faults that only the simulated node can make (lost GPUs, NVML call errors, "
         "init failures, hidden GPUs)",

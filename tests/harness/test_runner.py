@@ -109,6 +109,15 @@ def test_real_mode_skips_scenarios_needing_the_simulation(write, monkeypatch) ->
     assert "needs the simulated node" in result.skip_reason
 
 
+def test_real_mode_skips_absolute_counts_written_for_another_gpu_count(write, monkeypatch) -> None:
+    from harness import realnode
+
+    monkeypatch.setattr(realnode, "machine", lambda: {"gpus": 8, "mig": False, "nvlink": False})
+    result = run(write, "steps:\n" + REGISTERED, nvml="real")
+    assert result.status == "skipped"
+    assert "written for the simulated node's 2 GPUs, this machine has 8" in result.skip_reason
+
+
 def test_real_mode_runs_on_the_machines_nvml_with_injected_xids_overlaid(write, monkeypatch) -> None:
     """The machine's NVML is stood in for by a simulated node posing as the pynvml module."""
     import sys
