@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import stat
 import tempfile
 import threading
@@ -104,9 +103,12 @@ class FakeKubelet(AdmissionMixin):
         self.socket_dir = os.path.abspath(socket_dir or tempfile.mkdtemp(prefix="fk", dir="/tmp"))
         self.socket_path = os.path.join(self.socket_dir, KUBELET_SOCKET_NAME)
         self.checkpoint_path = os.path.join(self.socket_dir, CHECKPOINT_FILE_NAME)
-        if len(self.socket_path.encode()) > MAX_UNIX_SOCKET_PATH:
+        # Where gRPC really listens; kubelet.sock is a hard link to it (see _start). A directory,
+        # so the kubelet's own socket cleanup of socket_dir leaves it alone.
+        self._listen_path = os.path.join(self.socket_dir, ".kubelet", KUBELET_SOCKET_NAME)
+        if len(self._listen_path.encode()) > MAX_UNIX_SOCKET_PATH:
             raise ValueError(
-                f"kubelet socket path {self.socket_path!r} is {len(self.socket_path.encode())} bytes; unix "
+                f"kubelet socket path {self._listen_path!r} is {len(self._listen_path.encode())} bytes; unix "
                 f"sockets allow at most {MAX_UNIX_SOCKET_PATH}. Use a short directory, e.g. "
                 "tempfile.mkdtemp(prefix='fk', dir='/tmp'), or leave socket_dir unset."
             )
@@ -186,8 +188,11 @@ class FakeKubelet(AdmissionMixin):
             client.disconnect()
         for client in clients:
             client.join(_JOIN_TIMEOUT_S)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.socket_path)
+        for path in (self.socket_path, self._listen_path):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+        with contextlib.suppress(OSError):
+            os.rmdir(os.path.dirname(self._listen_path))
         if remove_dir if remove_dir is not None else self._owns_dir:
             shutil.rmtree(self.socket_dir, ignore_errors=True)
         if self._owns_clock:
@@ -210,8 +215,15 @@ class FakeKubelet(AdmissionMixin):
                 futures.ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="fake-kubelet")
             )
             api_pb2_grpc.add_RegistrationServicer_to_server(_Registration(self), server)
-            server.add_insecure_port(unix_target(self.socket_path))
+            # gRPC unlinks the socket it listens on when it stops, which a crashed kubelet never does.
+            # So it listens on a private path and kubelet.sock is a hard link to that socket: one
+            # CREATE event for kubelet.sock, and a stop() or crash() decides whether it goes.
+            os.makedirs(os.path.dirname(self._listen_path), exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._listen_path)
+            server.add_insecure_port(unix_target(self._listen_path))
             server.start()
+            os.link(self._listen_path, self.socket_path)
             self._server = server
             self._serving = True
             if restart:
@@ -245,26 +257,17 @@ class FakeKubelet(AdmissionMixin):
             pending.append((kind, {"reason": reason} if reason else {}))
         # A stopping kubelet is a dying process: it takes no Register any more from the moment its
         # streams break (a plugin reacting to the broken stream must not find it still answering).
+        if kind != "crash":
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.socket_path)  # Go's listener close unlinks kubelet.sock; a crash leaves it
         stopped = server.stop(None) if server is not None else None
         for client in clients:
             client.disconnect()
         if stopped is not None:
             stopped.wait(_JOIN_TIMEOUT_S)
-        if kind == "crash":
-            self._leave_stale_socket()
         self._publish(pending)
         for client in clients:
             client.join(_JOIN_TIMEOUT_S)
-
-    def _leave_stale_socket(self) -> None:
-        """A dead process' listening socket file: bound, never unlinked."""
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.socket_path)
-        stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            stale.bind(self.socket_path)
-        finally:
-            stale.close()
 
     def _cleanup_sockets(self) -> list[str]:
         """CleanupPluginDirectory: unlink every unix socket in the dir; other files stay."""

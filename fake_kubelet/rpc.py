@@ -47,7 +47,10 @@ def wait_future(
 def dial(clock: Clock, path: str, timeout: float, aborted: Callable[[], bool] | None = None) -> grpc.Channel:
     """A blocking dial of a plugin socket, as the kubelet's ``grpc.WithBlock`` dial."""
     deadline = clock.now() + timeout
-    channel = grpc.insecure_channel(unix_target(path), options=[("grpc.default_authority", "localhost")])
+    # A fresh connection per dial, as Go's grpc.Dial makes: with gRPC Python's shared subchannel
+    # pool, a dial to a path that another instance re-bound could reuse the old instance's connection.
+    options = [("grpc.default_authority", "localhost"), ("grpc.use_local_subchannel_pool", 1)]
+    channel = grpc.insecure_channel(unix_target(path), options=options)
     ready = grpc.channel_ready_future(channel)
     if not wait_future(clock, ready, deadline, aborted):
         ready.cancel()

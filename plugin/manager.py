@@ -271,6 +271,13 @@ class PluginManager:
         server = gen.servers.get(name)
         if gen is not self._gen or server is None or not self.config.kubelet_socket:
             return
+        if not os.path.exists(server.socket_path) and os.path.exists(self.config.kubelet_socket):
+            # Someone else removed our socket while the kubelet stays (an old instance of us exiting
+            # on the same path): the kubelet can no longer dial us, so serve anew and register.
+            self.events.warning("stream-lost", resource=name, note="our socket was removed; rebuilding")
+            threading.Thread(target=self.rebuild, args=("socket-removed",), name="plugin-rebuild",
+                             daemon=True).start()
+            return
         with self._changed:
             gen.registered.discard(name)
         self.events.warning("stream-lost", resource=name,

@@ -90,8 +90,10 @@ def test_stop_removes_the_kubelet_socket_and_start_creates_it(kubelet):
 
 def test_a_crash_leaves_a_stale_socket_that_the_next_start_replaces(registered, kubelet):
     plugin = registered(devices=["a"])
+    inode = os.stat(kubelet.socket_path).st_ino
     kubelet.crash()
     assert is_socket(kubelet.socket_path)
+    assert os.stat(kubelet.socket_path).st_ino == inode, "a crash must not delete and re-create kubelet.sock"
     probe = socket.socket(socket.AF_UNIX)
     with pytest.raises(ConnectionRefusedError):  # stale: nobody listens
         probe.connect(kubelet.socket_path)
