@@ -55,6 +55,9 @@ def go_rpc_error(code: grpc.StatusCode | None, details: str | None) -> str:
 def from_rpc_error(error: grpc.RpcError) -> PluginCallError:
     code = error.code() if hasattr(error, "code") else None
     details = error.details() if hasattr(error, "details") else str(error)
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED and details == "Deadline Exceeded":
+        # Our own call deadline fired inside gRPC (it races the clock's): Go reports its context's.
+        return deadline_error()
     return PluginCallError(go_rpc_error(code, details), code=go_code_name(code))
 
 
