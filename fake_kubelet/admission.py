@@ -359,14 +359,7 @@ class AdmissionMixin:
                     )
                 ]
             )
-            response = self._call(
-                pending,
-                resource,
-                "GetPreferredAllocation",
-                endpoint.client.stub.GetPreferredAllocation,
-                request,
-                self._aborter(endpoint.client.generation),
-            )
+            response = self._call(pending, resource, endpoint.client, "GetPreferredAllocation", request)
         except PluginCallError as failure:
             data["error"] = str(failure)
             data["duration_ms"] = round((time.monotonic() - started) * 1000, 3)
@@ -439,14 +432,7 @@ class AdmissionMixin:
             raise fail(endpoint.stopped_error())
         request = pb.AllocateRequest(container_requests=[pb.ContainerAllocateRequest(devices_ids=ids)])
         try:
-            response = self._call(
-                pending,
-                resource,
-                "Allocate",
-                endpoint.client.stub.Allocate,
-                request,
-                self._aborter(endpoint.client.generation),
-            )
+            response = self._call(pending, resource, endpoint.client, "Allocate", request)
         except PluginCallError as failure:
             raise fail(str(failure)) from None
         answers = list(response.container_responses)
@@ -518,10 +504,9 @@ class AdmissionMixin:
             self._call(
                 pending,
                 resource,
+                endpoint.client,
                 "PreStartContainer",
-                endpoint.client.stub.PreStartContainer,
                 pb.PreStartContainerRequest(devices_ids=ids),
-                self._aborter(endpoint.client.generation),
                 timeout=self.prestart_timeout,
             )
         except PluginCallError as failure:

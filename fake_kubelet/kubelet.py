@@ -422,14 +422,7 @@ class FakeKubelet(AdmissionMixin):
             forget_client()
             reject(str(failure))
         try:
-            options = self._call(
-                pending,
-                resource,
-                "GetDevicePluginOptions",
-                client.stub.GetDevicePluginOptions,
-                pb.Empty(),
-                aborted,
-            )
+            options = self._call(pending, resource, client, "GetDevicePluginOptions", pb.Empty())
         except PluginCallError as failure:
             forget_client()
             pending.append(("options", _options_data(resource, endpoint, None, str(failure))))
@@ -616,17 +609,18 @@ class FakeKubelet(AdmissionMixin):
         self,
         pending: list,
         resource: str,
+        client: PluginClient,
         method: str,
-        fn: Any,
         request: Any,
-        aborted: Callable[[], bool],
         timeout: float | None = None,
     ) -> Any:
-        """Call the plugin with a deadline; record deadline and response-time violations."""
+        """Call ``method`` on the plugin with a deadline (given up when the kubelet stops);
+        record deadline and response-time violations."""
         timeout = self.call_timeout if timeout is None else timeout
         started = self.clock.now()
+        fn = getattr(client.stub, method)
         try:
-            return call_unary(self.clock, fn, request, timeout, aborted)
+            return call_unary(self.clock, fn, request, timeout, self._aborter(client.generation))
         except PluginCallError as failure:
             if failure.deadline:
                 self._violation(
