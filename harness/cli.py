@@ -21,6 +21,7 @@ from pathlib import Path
 from harness.collect import load_all
 from harness.keywords import KeywordError, compile_keywords
 from harness.model.scenario import Scenario, load
+from harness.options import NVML_CHOICES, NVML_HELP, PLUGIN_CMD_HELP
 from harness.result import Result
 from harness.runner import RunOptions, run_scenario
 
@@ -31,18 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m harness", description="GPU device plugin scenarios")
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--nvml",
-        choices=("sim", "real"),
-        default="sim",
-        help="simulated node (default) or this machine's GPUs",
-    )
-    common.add_argument(
-        "--plugin-cmd",
-        default=None,
-        help="run this plugin command line instead of ours in-process; placeholders "
-        "{socket_dir} {kubelet_socket} {nvml}",
-    )
+    common.add_argument("--nvml", choices=NVML_CHOICES, default="sim", help=NVML_HELP)
+    common.add_argument("--plugin-cmd", default=None, help=PLUGIN_CMD_HELP)
     run = sub.add_parser("run", parents=[common], help="run scenarios and write reports")
     run.add_argument("paths", nargs="+", help="scenario files or folders")
     run.add_argument("-k", dest="keywords", default=None, help="select by id/path/tag: 'xid and not 79'")

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from harness.errors import ScenarioError
+from harness.options import NVML_CHOICES, NVML_HELP, PLUGIN_CMD_HELP
 from harness.result import SKIPPED, Result
 
 SESSION_ENV = "HARNESS_REPORT_SESSION"
@@ -31,18 +32,8 @@ SESSION_ENV = "HARNESS_REPORT_SESSION"
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("scenarios", "GPU device plugin scenarios (harness)")
-    group.addoption(
-        "--nvml",
-        choices=("sim", "real"),
-        default="sim",
-        help="run scenarios on the simulated node (default) or on this machine's GPUs",
-    )
-    group.addoption(
-        "--plugin-cmd",
-        default=None,
-        help="run this plugin command line instead of ours in-process "
-        "(placeholders {socket_dir} {kubelet_socket} {nvml})",
-    )
+    group.addoption("--nvml", choices=NVML_CHOICES, default="sim", help=NVML_HELP)
+    group.addoption("--plugin-cmd", default=None, help=PLUGIN_CMD_HELP)
     group.addoption(
         "--reports-dir",
         default=None,
