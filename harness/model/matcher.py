@@ -2,7 +2,8 @@
 
 A plain scalar means "equal to" (after templating); a list means "exactly these items in this
 order"; a mapping means "at least these keys, each matching" unless it is a mapping of
-operators (``regex``, ``set``, ``subset_of``, ``contains``, ``count``, ``one_of``, ``exact``,
+operators (``regex``, ``set``, ``subset_of``, ``disjoint``, ``contains``, ``count``, ``one_of``
+(one value among several), ``exact``,
 ``absent``, ``not``, ``any``, ``empty``, ``ge``/``gt``/``le``/``lt``, ``equals``), which all
 must hold. Collection operators read a comma-separated string (``NVIDIA_VISIBLE_DEVICES``) as
 its items. ``match`` returns ``None`` on success or a sentence saying why not.
@@ -238,6 +239,11 @@ def _op_subset_of(arg: Any, actual: Any, r: Resolver) -> str | None:
     return None if not extra else f"{', '.join(extra)} not among {sorted(allowed)}"
 
 
+def _op_disjoint(arg: Any, actual: Any, r: Resolver) -> str | None:
+    shared = sorted(_as_set(actual) & {str(x) for x in items_of(_render(arg, r))})
+    return None if not shared else f"{', '.join(shared)} should not be among them"
+
+
 def _op_contains(arg: Any, actual: Any, r: Resolver) -> str | None:
     if isinstance(arg, Matcher):
         values = actual if isinstance(actual, list) else items_of(actual)
@@ -310,6 +316,7 @@ _OPS: dict[str, tuple[Callable[..., str | None], str]] = {
     "one_of": (_op_one_of, "list"),
     "set": (_op_set, "items"),
     "subset_of": (_op_subset_of, "items"),
+    "disjoint": (_op_disjoint, "items"),
     "contains": (_op_contains, "contains"),
     "count": (_op_count, "count"),
     "distinct": (_op_distinct, "bool"),

@@ -65,3 +65,8 @@ def test_missing_values_do_not_equal_anything() -> None:
 def test_mixing_operators_and_keys_is_an_error_pointing_at_the_key() -> None:
     with pytest.raises(ScenarioError, match="'NVIDIA' mixed with operators"):
         m("{count: 2, NVIDIA: x}")
+
+
+def test_disjoint_says_which_items_are_shared() -> None:
+    assert m('{disjoint: ["{gpu0}"]}').match(["GPU-b", "GPU-c"], R) is None
+    assert m('{disjoint: ["{gpu0}"]}').match("GPU-c,GPU-a", R) == "GPU-a should not be among them"
