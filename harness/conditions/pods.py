@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 @condition("allocation")
 @dataclass
 class Allocation(Condition):
-    """The devices and Allocate response the kubelet holds for one container of an admitted pod."""
+    """The devices and Allocate response the kubelet holds now for one container of an admitted pod
+    (after a kubelet restart, what it restored from its checkpoint)."""
 
     pod: str = doc("pod name")
     container: str = doc("container name (default: the pod's only container with an allocation)", default="")
@@ -49,13 +50,19 @@ class Allocation(Condition):
         if admission is None:
             return None, f"no pod {self.pod} was admitted"
         resource = self.resource or ctx.scenario.resource
+        # What the kubelet holds now (after a kubelet restart: what it read back from its
+        # checkpoint), not what admission returned back then.
+        try:
+            held = ctx.kubelet.allocations(self.pod) if ctx.kubelet is not None else admission.allocations
+        except KeyError:
+            held = []
         mine = [
             a
-            for a in admission.allocations
+            for a in held
             if a.resource == resource and (not self.container or a.container == self.container)
         ]
         if not mine:
-            have = ", ".join(f"{a.container}/{a.resource}" for a in admission.allocations) or "none"
+            have = ", ".join(f"{a.container}/{a.resource}" for a in held) or "none"
             return (
                 None,
                 f"pod {self.pod} has no {resource} allocation for {self.container or 'any container'} "

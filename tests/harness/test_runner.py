@@ -187,3 +187,17 @@ def test_a_gpu_alias_in_health_covers_that_gpus_mig_devices(write) -> None:
     (scenario,) = load(path)
     result = run_scenario(scenario, RunOptions())
     assert result.status == "passed", result.report()
+
+
+def test_allocation_reads_what_the_kubelet_holds_now_not_the_admission_record(write) -> None:
+    result = run(
+        write,
+        "steps:\n" + REGISTERED + "  - admit: {pod: p1, gpus: 1}\n"
+        "  - expect: {allocation: {pod: p1, ids: {count: 1}}}\n"
+        "  - delete: p1\n"
+        "  - expect: {allocation: {pod: p1}, within: 200ms}\n",
+    )
+    assert result.status == "failed"
+    report = result.report()
+    assert "failed at step 5 (expect)" in report
+    assert "has no nvidia.com/gpu allocation" in report
