@@ -50,7 +50,7 @@ class FakeNVML(NvmlSurface):
         self, profile: NodeProfile, *, clock: Clock | None = None, log: ObservationLog | None = None
     ) -> None:
         clock = clock or (log.clock if log is not None else Clock())
-        super().__init__(Simulation(NodeModel(profile), EventHub(clock), Faults(), clock, log))
+        super().__init__(Simulation(NodeModel(profile), EventHub(clock), Faults(log), clock, log))
         self.profile = profile
         self._timers: list[TimerHandle] = []
         self._servers: list[NodeServer] = []
@@ -241,7 +241,7 @@ class FakeNVML(NvmlSurface):
         with self._sim.model.lock:
             for gpu in self._sim.model.gpus:
                 gpu.lost = gpu.hidden = gpu.events_unsupported = False
-        self._sim.faults = Faults()
+        self._sim.faults = Faults(self._sim.log)
         self._sim.events.wake_all()
         self._note("faults_cleared")
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pynvml
 
-from simkit import Clock
+from simkit import Clock, ObservationLog
 
 INIT_FAILURES = {
     "library_not_found": pynvml.NVML_ERROR_LIBRARY_NOT_FOUND,
@@ -44,7 +44,8 @@ class _Failure:
 class Faults:
     """The current call faults of one node, shared by every view of it."""
 
-    def __init__(self) -> None:
+    def __init__(self, log: ObservationLog | None = None) -> None:
+        self._log = log  # each injected failure that fires is a "call_failed" node event
         self._lock = threading.Lock()
         self._failures: dict[str, _Failure] = {}
         self._latency: dict[str, float] = {}
@@ -79,4 +80,8 @@ class Faults:
                 if failure.remaining <= 0:
                     del self._failures[function]
             code = failure.code
-        raise pynvml.NVMLError(code)
+            remaining = failure.remaining
+        error = pynvml.NVMLError(code)
+        if self._log is not None:
+            self._log.append("node", "call_failed", function=function, error=str(error), remaining=remaining)
+        raise error

@@ -110,3 +110,16 @@ def test_a_failing_scheduled_injection_is_logged_not_lost(node: FakeNVML, clock,
     node.schedule(clock.now() + 1, "inject_xid", gpu=9, xid=48)
     clock.advance(2)
     assert "GPU 9 does not exist" in log.events(kind="schedule_failed")[0].data["error"]
+
+
+def test_each_injected_failure_that_fires_is_a_node_event(node: FakeNVML, log) -> None:
+    node.fail_calls("nvmlDeviceGetCount", "GPU_IS_LOST", count=2)
+    for _ in range(2):
+        with pytest.raises(pynvml.NVMLError_GpuIsLost):
+            node.nvmlDeviceGetCount()
+    node.nvmlDeviceGetCount()
+    fired = [e.data for e in log.events(kind="call_failed")]
+    assert fired == [
+        {"function": "nvmlDeviceGetCount", "error": "GPU is lost", "remaining": 1},
+        {"function": "nvmlDeviceGetCount", "error": "GPU is lost", "remaining": 0},
+    ]
