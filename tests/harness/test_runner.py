@@ -12,8 +12,11 @@ from harness.runner import RunOptions, run_scenario
 REGISTERED = "  - expect: {registered: true, allocatable: 2, within: 5s}\n"
 
 
-def run(write, body: str, name: str = "s.yaml", **options):
-    path = write(name, "description: d\nnode: 2xH100\n" + body)
+MIG_NODE = "{spec: 2xA100-40GB, mig: {gpu1: [3g.20gb, 3g.20gb]}}"
+
+
+def run(write, body: str, name: str = "s.yaml", node: str = "2xH100", **options):
+    path = write(name, f"description: d\nnode: {node}\n" + body)
     (scenario,) = load(path)
     return run_scenario(scenario, RunOptions(**options))
 
@@ -140,14 +143,12 @@ def test_real_mode_runs_on_the_machines_nvml_with_injected_xids_overlaid(write, 
 
 
 def test_a_node_mig_layout_names_gpus_by_alias(write) -> None:
-    path = write(
-        "mig.yaml",
-        "description: d\nnode: {spec: 2xA100-40GB, mig: {gpu1: [3g.20gb, 3g.20gb]}}\n"
+    result = run(
+        write,
         "plugin: {args: [--mig-strategy, mixed]}\n"
         "steps:\n  - expect: {registered: {resource: nvidia.com/mig-3g.20gb}, within: 5s}\n",
+        node=MIG_NODE,
     )
-    (scenario,) = load(path)
-    result = run_scenario(scenario, RunOptions())
     assert result.status == "passed", result.report()
 
 
@@ -176,16 +177,14 @@ def test_a_scenario_with_its_own_plugin_command_is_skipped_under_plugin_cmd(writ
 
 
 def test_a_gpu_alias_in_health_covers_that_gpus_mig_devices(write) -> None:
-    path = write(
-        "migh.yaml",
-        "description: d\nnode: {spec: 2xA100-40GB, mig: {gpu1: [3g.20gb, 3g.20gb]}}\n"
+    result = run(
+        write,
         "plugin: {args: [--mig-strategy, mixed]}\nresource: nvidia.com/mig-3g.20gb\n"
         "steps:\n  - expect: {allocatable: 2, within: 5s}\n"
         "  - inject: {xid: 79, gpu: gpu1}\n"
         "  - expect: {health: {gpu1: Unhealthy}, within: 2s}\n",
+        node=MIG_NODE,
     )
-    (scenario,) = load(path)
-    result = run_scenario(scenario, RunOptions())
     assert result.status == "passed", result.report()
 
 
