@@ -46,8 +46,10 @@ def pct(values: list[float], q: float) -> float:
 def report(name: str, seconds: list[float], target: str) -> dict[str, float]:
     ms = [s * 1000 for s in seconds]
     figures = {"p50": statistics.median(ms), "p99": pct(ms, 0.99), "max": max(ms)}
-    print(f"{name:<52} n={len(ms):<4} p50={figures['p50']:7.3f} ms  p99={figures['p99']:7.3f} ms  "
-          f"max={figures['max']:7.3f} ms   (target {target})")
+    print(
+        f"{name:<52} n={len(ms):<4} p50={figures['p50']:7.3f} ms  p99={figures['p99']:7.3f} ms  "
+        f"max={figures['max']:7.3f} ms   (target {target})"
+    )
     return figures
 
 
@@ -91,8 +93,12 @@ def bench_xid(samples: int, connect: bool) -> dict[str, float]:
                 t0 = time.perf_counter()
                 rig.node.inject_xid(gpu, 79)
                 rig.kubelet.wait_until(
-                    lambda u=uuid: any(d.id == u and d.health == "Unhealthy"
-                                       for d in rig.kubelet.resource(GPU).devices), 5, "unhealthy")
+                    lambda u=uuid: any(
+                        d.id == u and d.health == "Unhealthy" for d in rig.kubelet.resource(GPU).devices
+                    ),
+                    5,
+                    "unhealthy",
+                )
                 times.append(time.perf_counter() - t0)
             rig.manager.rebuild("bench")  # every device Healthy again (not timed)
             rig.kubelet.wait_for_allocatable(GPU, rig.n)

@@ -4,7 +4,6 @@
 the docs cannot drift from the parser.
 """
 
-
 from __future__ import annotations
 
 import dataclasses

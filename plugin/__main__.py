@@ -34,17 +34,18 @@ def make_nvml(spec: str) -> Any:
     from fake_nvml import FakeNVML  # composition root only (see pyproject's import contracts)
 
     if spec.startswith("sim:"):
-        return FakeNVML.from_spec(spec[len("sim:"):])
+        return FakeNVML.from_spec(spec[len("sim:") :])
     if spec.startswith("connect:"):
-        return FakeNVML.connect(spec[len("connect:"):])
+        return FakeNVML.connect(spec[len("connect:") :])
     raise ConfigError(f"invalid --nvml option: {spec!r} (expected real, sim:<spec> or connect:<socket>)")
 
 
 def make_logger() -> logging.Logger:
     logger = logging.getLogger(LOGGER_NAME)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s.%(msecs)03d %(levelname)s %(message)s",
-                                           "%Y-%m-%dT%H:%M:%S"))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s.%(msecs)03d %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S")
+    )
     logger.handlers[:] = [handler]
     logger.setLevel(logging.INFO)
     logger.propagate = False

@@ -35,7 +35,8 @@ def validate_request(resource: Resource, ids: Sequence[str]) -> list[Device]:
         devices.append(device)
     if resource.shared and resource.fail_requests_greater_than_one and len(ids) > 1:
         raise AllocationError(
-            f"invalid request: maximum request size for shared resources is 1; found {len(ids)}")
+            f"invalid request: maximum request size for shared resources is 1; found {len(ids)}"
+        )
     return devices
 
 

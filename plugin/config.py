@@ -115,8 +115,7 @@ def _read_config_file(path: str) -> Mapping[str, Any]:
     if document is None:
         return {}
     if not isinstance(document, Mapping):
-        raise ConfigError(
-            f"config file {path}: expected a mapping at the top, got {type(document).__name__}")
+        raise ConfigError(f"config file {path}: expected a mapping at the top, got {type(document).__name__}")
     version = document.get("version", "v1")
     if version != "v1":
         raise ConfigError(f"config file {path}: unknown version: {version!r} (expected v1)")
@@ -154,8 +153,9 @@ def load_config(argv: Sequence[str], env: Mapping[str, str]) -> Config:
             if key not in _KNOWN_TOP_LEVEL:
                 warnings.append(f"config file {path}: top-level key {key!r} is not known and was ignored")
         if document.get("resources"):
-            warnings.append(f"config file {path}: 'resources' (custom resource naming) is ignored, "
-                            "as in NVIDIA's plugin")
+            warnings.append(
+                f"config file {path}: 'resources' (custom resource naming) is ignored, as in NVIDIA's plugin"
+            )
         for flag in _flags.FLAGS:
             if flag.config is None or sources[_attr(flag.name)] != "default":
                 continue
@@ -185,34 +185,52 @@ def _from(config: Config, attr: str) -> str:
 def validate(config: Config) -> None:
     """NVIDIA's validation, with NVIDIA's wording, plus where the bad value came from."""
     if config.mig_strategy not in MIG_STRATEGIES:
-        raise ConfigError(f"unknown MIG strategy: {config.mig_strategy!r} (expected none, single or mixed)"
-                          + _from(config, "mig_strategy"))
+        raise ConfigError(
+            f"unknown MIG strategy: {config.mig_strategy!r} (expected none, single or mixed)"
+            + _from(config, "mig_strategy")
+        )
     if not config.device_list_strategy:
-        raise ConfigError("invalid --device-list-strategy option: no strategy given" +
-                          _from(config, "device_list_strategy"))
+        raise ConfigError(
+            "invalid --device-list-strategy option: no strategy given" + _from(config, "device_list_strategy")
+        )
     for strategy in config.device_list_strategy:
         if strategy not in DEVICE_LIST_STRATEGIES:
-            raise ConfigError(f"invalid --device-list-strategy option: invalid strategy: {strategy} "
-                              f"(expected one of {', '.join(DEVICE_LIST_STRATEGIES)})"
-                              + _from(config, "device_list_strategy"))
+            raise ConfigError(
+                f"invalid --device-list-strategy option: invalid strategy: {strategy} "
+                f"(expected one of {', '.join(DEVICE_LIST_STRATEGIES)})"
+                + _from(config, "device_list_strategy")
+            )
     if config.device_id_strategy not in DEVICE_ID_STRATEGIES:
-        raise ConfigError(f"invalid --device-id-strategy option: {config.device_id_strategy} "
-                          "(expected uuid or index)" + _from(config, "device_id_strategy"))
+        raise ConfigError(
+            f"invalid --device-id-strategy option: {config.device_id_strategy} "
+            "(expected uuid or index)" + _from(config, "device_id_strategy")
+        )
     if config.shared_devices_allocation_policy not in ALLOCATION_POLICIES:
-        raise ConfigError("invalid --shared-devices-allocation-policy option: "
-                          f"{config.shared_devices_allocation_policy} (expected distributed or packed)"
-                          + _from(config, "shared_devices_allocation_policy"))
+        raise ConfigError(
+            "invalid --shared-devices-allocation-policy option: "
+            f"{config.shared_devices_allocation_policy} (expected distributed or packed)"
+            + _from(config, "shared_devices_allocation_policy")
+        )
     if config.device_discovery_strategy not in DISCOVERY_STRATEGIES:
-        raise ConfigError(f"invalid --device-discovery-strategy option {config.device_discovery_strategy} "
-                          "(expected auto, nvml or tegra)" + _from(config, "device_discovery_strategy"))
+        raise ConfigError(
+            f"invalid --device-discovery-strategy option {config.device_discovery_strategy} "
+            "(expected auto, nvml or tegra)" + _from(config, "device_discovery_strategy")
+        )
     if config.device_discovery_strategy == "tegra":
-        raise ConfigError("--device-discovery-strategy=tegra is not supported by this plugin "
-                          "(use auto or nvml)" + _from(config, "device_discovery_strategy"))
+        raise ConfigError(
+            "--device-discovery-strategy=tegra is not supported by this plugin "
+            "(use auto or nvml)" + _from(config, "device_discovery_strategy")
+        )
     nvml = config.nvml
-    if not (nvml == "real" or (nvml.startswith("sim:") and len(nvml) > 4)
-            or (nvml.startswith("connect:") and len(nvml) > 8)):
-        raise ConfigError(f"invalid --nvml option: {nvml!r} (expected real, sim:<spec> or connect:<socket>)"
-                          + _from(config, "nvml"))
+    if not (
+        nvml == "real"
+        or (nvml.startswith("sim:") and len(nvml) > 4)
+        or (nvml.startswith("connect:") and len(nvml) > 8)
+    ):
+        raise ConfigError(
+            f"invalid --nvml option: {nvml!r} (expected real, sim:<spec> or connect:<socket>)"
+            + _from(config, "nvml")
+        )
     for attr in ("driver_root", "dev_root"):
         if not getattr(config, attr):
             raise ConfigError(f"invalid --{attr.replace('_', '-')} option: empty path" + _from(config, attr))

@@ -93,14 +93,16 @@ def _migs(nvml: Any, handle: Any) -> tuple[MigInfo, ...]:
                 continue
             raise
         profile, whole = mig_profile(nvml, mig)
-        migs.append(MigInfo(
-            index=slot,
-            uuid=text(nvml.nvmlDeviceGetUUID(mig)),
-            gi=int(nvml.nvmlDeviceGetGpuInstanceId(mig)),
-            ci=int(nvml.nvmlDeviceGetComputeInstanceId(mig)),
-            profile=profile,
-            whole_instance=whole,
-        ))
+        migs.append(
+            MigInfo(
+                index=slot,
+                uuid=text(nvml.nvmlDeviceGetUUID(mig)),
+                gi=int(nvml.nvmlDeviceGetGpuInstanceId(mig)),
+                ci=int(nvml.nvmlDeviceGetComputeInstanceId(mig)),
+                profile=profile,
+                whole_instance=whole,
+            )
+        )
     return tuple(migs)
 
 
@@ -110,14 +112,16 @@ def discover(nvml: Any) -> list[GpuInfo]:
     for index in range(int(nvml.nvmlDeviceGetCount())):
         handle = nvml.nvmlDeviceGetHandleByIndex(index)
         enabled = _mig_enabled(nvml, handle)
-        gpus.append(GpuInfo(
-            index=index,
-            uuid=text(nvml.nvmlDeviceGetUUID(handle)),
-            name=text(nvml.nvmlDeviceGetName(handle)),
-            minor=int(nvml.nvmlDeviceGetMinorNumber(handle)),
-            pci_bus_id=text(nvml.nvmlDeviceGetPciInfo(handle).busId),
-            numa_node=numa_node(nvml, handle),
-            mig_enabled=enabled,
-            migs=_migs(nvml, handle) if enabled else (),
-        ))
+        gpus.append(
+            GpuInfo(
+                index=index,
+                uuid=text(nvml.nvmlDeviceGetUUID(handle)),
+                name=text(nvml.nvmlDeviceGetName(handle)),
+                minor=int(nvml.nvmlDeviceGetMinorNumber(handle)),
+                pci_bus_id=text(nvml.nvmlDeviceGetPciInfo(handle).busId),
+                numa_node=numa_node(nvml, handle),
+                mig_enabled=enabled,
+                migs=_migs(nvml, handle) if enabled else (),
+            )
+        )
     return gpus

@@ -77,8 +77,11 @@ class HealthMonitor:
         self._wait_failing = False
         self._last_probe = 0.0
         self._xid_mask = int(const(nvml, "nvmlEventTypeXidCriticalError"))
-        self._mask = (self._xid_mask | int(const(nvml, "nvmlEventTypeDoubleBitEccError"))
-                      | int(const(nvml, "nvmlEventTypeSingleBitEccError")))
+        self._mask = (
+            self._xid_mask
+            | int(const(nvml, "nvmlEventTypeDoubleBitEccError"))
+            | int(const(nvml, "nvmlEventTypeSingleBitEccError"))
+        )
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -130,8 +133,12 @@ class HealthMonitor:
             self._nvml.nvmlDeviceRegisterEvents(handle, self._mask & supported, self._set)
         except NVMLError as exc:
             if is_code(exc, NOT_SUPPORTED):
-                self._log.warning("health-events-unsupported", gpu=gpu, error=describe(exc),
-                                  note="device not health-checked")
+                self._log.warning(
+                    "health-events-unsupported",
+                    gpu=gpu,
+                    error=describe(exc),
+                    note="device not health-checked",
+                )
                 return True
             if initial:
                 self._mark(self._by_uuid[gpu], "nvml-error", error=describe(exc))
@@ -192,8 +199,9 @@ class HealthMonitor:
         try:
             uuid = text(self._nvml.nvmlDeviceGetUUID(event.device))
         except Exception as exc:
-            self._log.error("health-uuid-error", xid=xid, error=describe(exc),
-                            note="marking all devices unhealthy")
+            self._log.error(
+                "health-uuid-error", xid=xid, error=describe(exc), note="marking all devices unhealthy"
+            )
             self._mark(self._devices, "nvml-error", error=describe(exc), xid=xid)
             return
         devices = self._by_uuid.get(uuid)
@@ -202,13 +210,22 @@ class HealthMonitor:
             return
         gi = int(getattr(event, "gpuInstanceId", INSTANCE_ANY))
         ci = int(getattr(event, "computeInstanceId", INSTANCE_ANY))
-        affected = [d for d in devices if not d.is_mig
-                    or ((gi == INSTANCE_ANY or d.gi == gi) and (ci == INSTANCE_ANY or d.ci == ci))]
+        affected = [
+            d
+            for d in devices
+            if not d.is_mig or ((gi == INSTANCE_ANY or d.gi == gi) and (ci == INSTANCE_ANY or d.ci == ci))
+        ]
         if not affected:
             self._log.info("xid-unmatched", gpu=uuid, xid=xid, gi=gi, ci=ci)
             return
-        self._log.warning("xid", gpu=uuid, xid=xid, gi=None if gi == INSTANCE_ANY else gi,
-                          ci=None if ci == INSTANCE_ANY else ci, devices=len(affected))
+        self._log.warning(
+            "xid",
+            gpu=uuid,
+            xid=xid,
+            gi=None if gi == INSTANCE_ANY else gi,
+            ci=None if ci == INSTANCE_ANY else ci,
+            devices=len(affected),
+        )
         self._mark(affected, "xid", xid=xid)
 
     def _uuid_of(self, event: Any) -> str | None:

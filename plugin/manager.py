@@ -81,7 +81,8 @@ class PluginManager:
         """Wait until these (default: all served) resources are registered in the current generation."""
         with self._changed:
             return self._changed.wait_for(
-                lambda: (resources or set(self._gen.servers)) <= self._gen.registered, timeout)
+                lambda: (resources or set(self._gen.servers)) <= self._gen.registered, timeout
+            )
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -91,16 +92,21 @@ class PluginManager:
                 return
             self._started = True
             nvml = getattr(self.nvml, "__name__", type(self.nvml).__name__)
-            self.events.info("starting", nvml=nvml, mig_strategy=self.config.mig_strategy,
-                             socket_dir=self.config.plugin_socket_dir,
-                             kubelet=self.config.kubelet_socket or None)
+            self.events.info(
+                "starting",
+                nvml=nvml,
+                mig_strategy=self.config.mig_strategy,
+                socket_dir=self.config.plugin_socket_dir,
+                kubelet=self.config.kubelet_socket or None,
+            )
             for warning in self.config.warnings:
                 self.events.warning("config-warning", message=warning)
             os.makedirs(self.config.plugin_socket_dir, mode=0o750, exist_ok=True)
             if self.config.kubelet_socket:
                 os.makedirs(os.path.dirname(self.config.kubelet_socket) or ".", mode=0o750, exist_ok=True)
-                self._watcher = KubeletSocketWatcher(self.config.kubelet_socket, self._kubelet_restarted,
-                                                     self.events)
+                self._watcher = KubeletSocketWatcher(
+                    self.config.kubelet_socket, self._kubelet_restarted, self.events
+                )
                 self._watcher.start()
             try:
                 self._build()
@@ -160,8 +166,11 @@ class PluginManager:
     def _init_failed(self, message: str) -> None:
         if self.config.fail_on_init_error:
             raise InitError(message)
-        self.events.error("init-failed", error=message,
-                          note="fail-on-init-error=false: serving no resources until a rebuild")
+        self.events.error(
+            "init-failed",
+            error=message,
+            note="fail-on-init-error=false: serving no resources until a rebuild",
+        )
 
     def _build(self) -> None:
         self._count += 1
@@ -188,23 +197,34 @@ class PluginManager:
             return
         for warning in warnings:
             self.events.warning("discovery-warning", message=warning)
-        self.events.info("discovered", generation=gen.number, gpus=len(gen.gpus),
-                         mig_devices=sum(len(g.migs) for g in gen.gpus),
-                         resources=[f"{r.name}:{len(r.devices)}" for r in resources])
+        self.events.info(
+            "discovered",
+            generation=gen.number,
+            gpus=len(gen.gpus),
+            mig_devices=sum(len(g.migs) for g in gen.gpus),
+            resources=[f"{r.name}:{len(r.devices)}" for r in resources],
+        )
         if not resources:
             self.events.warning("no-devices", note="no resources to serve; waiting for a rebuild")
         for resource in resources:
             gen.servers[resource.name] = ResourceServer(
-                resource, self.config, self.events,
+                resource,
+                self.config,
+                self.events,
                 scores=lambda n=gen.number: self._pair_scores(n),
                 on_stream_lost=lambda g=gen, name=resource.name: self._stream_lost(g, name),
             )
         devices = [d for r in resources for d in r.devices]
         gen.monitor = HealthMonitor(
-            self.nvml, devices, self.config.health,
+            self.nvml,
+            devices,
+            self.config.health,
             lambda changed, healthy, cause, n=gen.number: self._health_changed(n, changed, healthy, cause),
-            self.events, recovery=self.config.health_recovery, wait_ms=self.config.health_wait_ms,
-            probe_interval_s=self.config.recovery_probe_interval_s, probes=self.config.recovery_probes,
+            self.events,
+            recovery=self.config.health_recovery,
+            wait_ms=self.config.health_wait_ms,
+            probe_interval_s=self.config.recovery_probe_interval_s,
+            probes=self.config.recovery_probes,
         )
         try:
             gen.monitor.start()
@@ -222,7 +242,8 @@ class PluginManager:
             gen.registrar = Registrar(
                 self.config.kubelet_socket,
                 [(s.resource.name, s.resource.socket_name) for s in gen.servers.values()],
-                self.events, timeout=self.config.register_timeout_s,
+                self.events,
+                timeout=self.config.register_timeout_s,
                 backoff_initial=self.config.register_backoff_initial_s,
                 backoff_cap=self.config.register_backoff_cap_s,
                 on_registered=lambda name, g=gen: self._registered(g, name),
@@ -275,20 +296,30 @@ class PluginManager:
             # Someone else removed our socket while the kubelet stays (an old instance of us exiting
             # on the same path): the kubelet can no longer dial us, so serve anew and register.
             self.events.warning("stream-lost", resource=name, note="our socket was removed; rebuilding")
-            threading.Thread(target=self.rebuild, args=("socket-removed",), name="plugin-rebuild",
-                             daemon=True).start()
+            threading.Thread(
+                target=self.rebuild, args=("socket-removed",), name="plugin-rebuild", daemon=True
+            ).start()
             return
         with self._changed:
             gen.registered.discard(name)
-        self.events.warning("stream-lost", resource=name,
-                            note="the kubelet closed ListAndWatch while we serve; registering again")
+        self.events.warning(
+            "stream-lost",
+            resource=name,
+            note="the kubelet closed ListAndWatch while we serve; registering again",
+        )
         rescuer = Registrar(
-            self.config.kubelet_socket, [(name, server.resource.socket_name)], self.events,
-            timeout=self.config.register_timeout_s, backoff_initial=self.config.register_backoff_initial_s,
+            self.config.kubelet_socket,
+            [(name, server.resource.socket_name)],
+            self.events,
+            timeout=self.config.register_timeout_s,
+            backoff_initial=self.config.register_backoff_initial_s,
             backoff_cap=self.config.register_backoff_cap_s,
             on_registered=lambda n: self._registered(gen, n),
-            still_wanted=lambda: gen is self._gen and os.path.exists(server.socket_path)
-            and os.path.exists(self.config.kubelet_socket),
+            still_wanted=lambda: (
+                gen is self._gen
+                and os.path.exists(server.socket_path)
+                and os.path.exists(self.config.kubelet_socket)
+            ),
         )
         gen.rescuers.append(rescuer)
         threading.Thread(target=rescuer.start, name="plugin-reregister", daemon=True).start()

@@ -15,16 +15,29 @@ from plugin.resources import DEFAULT_RESOURCE, Device, mig_resource_name
 
 def gpu_device(gpu: GpuInfo) -> Device:
     return Device(
-        id=gpu.uuid, uuid=gpu.uuid, index=str(gpu.index), gpu_uuid=gpu.uuid, gpu_index=gpu.index,
-        minor=gpu.minor, pci_bus_id=gpu.pci_bus_id, numa_node=gpu.numa_node,
+        id=gpu.uuid,
+        uuid=gpu.uuid,
+        index=str(gpu.index),
+        gpu_uuid=gpu.uuid,
+        gpu_index=gpu.index,
+        minor=gpu.minor,
+        pci_bus_id=gpu.pci_bus_id,
+        numa_node=gpu.numa_node,
     )
 
 
 def mig_device(gpu: GpuInfo, mig: MigInfo) -> Device:
     return Device(
-        id=mig.uuid, uuid=mig.uuid, index=f"{gpu.index}:{mig.index}", gpu_uuid=gpu.uuid,
-        gpu_index=gpu.index, minor=gpu.minor, pci_bus_id=gpu.pci_bus_id, numa_node=gpu.numa_node,
-        gi=mig.gi, ci=mig.ci,
+        id=mig.uuid,
+        uuid=mig.uuid,
+        index=f"{gpu.index}:{mig.index}",
+        gpu_uuid=gpu.uuid,
+        gpu_index=gpu.index,
+        minor=gpu.minor,
+        pci_bus_id=gpu.pci_bus_id,
+        numa_node=gpu.numa_node,
+        gi=mig.gi,
+        ci=mig.ci,
     )
 
 
@@ -33,8 +46,10 @@ def _check_mig_enabled_gpus(gpus: list[GpuInfo], uniform: bool, warnings: list[s
         if gpu.mig_enabled and not gpu.migs:
             message = f"device {gpu.index} has no MIG devices configured"
             if uniform:
-                raise InitError("invalid MIG configuration: at least one device with migEnabled=true "
-                                f"was not configured correctly: {message}")
+                raise InitError(
+                    "invalid MIG configuration: at least one device with migEnabled=true "
+                    f"was not configured correctly: {message}"
+                )
             warnings.append(message)
 
 
@@ -66,8 +81,10 @@ def resources_for_strategy(
         resources[DEFAULT_RESOURCE] = full
     for gpu, mig in migs:
         if not mig.whole_instance:
-            warnings.append(f"MIG device {mig.uuid} ({mig.profile}) on GPU {gpu.index} is a compute-instance "
-                            "slice; mixed strategy exposes only whole GPU instances")
+            warnings.append(
+                f"MIG device {mig.uuid} ({mig.profile}) on GPU {gpu.index} is a compute-instance "
+                "slice; mixed strategy exposes only whole GPU instances"
+            )
             continue
         resources.setdefault(mig_resource_name(mig.profile), []).append(mig_device(gpu, mig))
     return resources

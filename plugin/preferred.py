@@ -53,7 +53,8 @@ def preferred(
         return []
     if size < len(required):
         raise AllocationError(
-            f"allocation size {size} is smaller than the {len(required)} must-include devices")
+            f"allocation size {size} is smaller than the {len(required)} must-include devices"
+        )
     if len(candidates) < needed:
         raise AllocationError(NOT_ENOUGH)
     if needed == 0:
@@ -66,8 +67,9 @@ def preferred(
 
 
 def _set_score(devices: Sequence[Device], scores: Mapping[frozenset[str], int]) -> int:
-    return sum(scores.get(frozenset((a.gpu_uuid, b.gpu_uuid)), 0)
-               for a, b in itertools.combinations(devices, 2))
+    return sum(
+        scores.get(frozenset((a.gpu_uuid, b.gpu_uuid)), 0) for a, b in itertools.combinations(devices, 2)
+    )
 
 
 def _best_effort(
@@ -105,6 +107,7 @@ def _greedy(resource: Resource, candidates: list[Device], needed: int, policy: s
     pool = list(candidates)
     picked: list[Device] = []
     for _ in range(needed):
+
         def taken(device: Device) -> int:
             return total[_group(device)] - free[_group(device)]
 

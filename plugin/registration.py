@@ -74,15 +74,24 @@ class Registrar:
             if self._stop.is_set():
                 return
             if not self._still_wanted():
-                self._log.info("registration-abandoned", resource=name,
-                               note="our socket or generation is gone; a rebuild registers anew")
+                self._log.info(
+                    "registration-abandoned",
+                    resource=name,
+                    note="our socket or generation is gone; a rebuild registers anew",
+                )
                 self._pending = []
                 return
             try:
                 register(self._socket, name, endpoint, self._timeout)
             except RegistrationError as exc:
-                self._log.warning("registration-failed", resource=name, kubelet=self._socket, attempt=attempt,
-                                  error=str(exc), retry_in=None if retry_in is None else f"{retry_in:g}s")
+                self._log.warning(
+                    "registration-failed",
+                    resource=name,
+                    kubelet=self._socket,
+                    attempt=attempt,
+                    error=str(exc),
+                    retry_in=None if retry_in is None else f"{retry_in:g}s",
+                )
                 still.append((name, endpoint))
                 continue
             self._log.info("registered", resource=name, endpoint=endpoint, kubelet=self._socket)

@@ -91,11 +91,14 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
     def start(self) -> None:
         """Listen, serve, and check through the socket that we answer, before anyone registers us."""
         if len(self.socket_path.encode()) > MAX_UNIX_SOCKET_PATH:
-            raise ServerStartError(f"socket path {self.socket_path!r} is longer than {MAX_UNIX_SOCKET_PATH} "
-                                   "bytes; choose a shorter --socket-dir")
+            raise ServerStartError(
+                f"socket path {self.socket_path!r} is longer than {MAX_UNIX_SOCKET_PATH} "
+                "bytes; choose a shorter --socket-dir"
+            )
         _unlink(self.socket_path)
-        server = grpc.server(ThreadPoolExecutor(max_workers=self._max_workers,
-                                                thread_name_prefix="plugin-grpc"))
+        server = grpc.server(
+            ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="plugin-grpc")
+        )
         api_pb2_grpc.add_DevicePluginServicer_to_server(self, server)
         try:
             port = server.add_insecure_port(unix_target(self.socket_path))
@@ -108,13 +111,19 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
         try:
             with grpc.insecure_channel(unix_target(self.socket_path)) as channel:
                 api_pb2_grpc.DevicePluginStub(channel).GetDevicePluginOptions(
-                    pb.Empty(), timeout=SELF_CHECK_TIMEOUT_S, wait_for_ready=True)
+                    pb.Empty(), timeout=SELF_CHECK_TIMEOUT_S, wait_for_ready=True
+                )
         except grpc.RpcError as exc:
             self.stop()
-            raise ServerStartError(f"our own server on {self.socket_path} does not answer: "
-                                   f"{exc.code().name}: {exc.details()}") from None
-        self._log.info("serving", resource=self.resource.name, socket=self.socket_path,
-                       devices=len(self.resource.devices))
+            raise ServerStartError(
+                f"our own server on {self.socket_path} does not answer: {exc.code().name}: {exc.details()}"
+            ) from None
+        self._log.info(
+            "serving",
+            resource=self.resource.name,
+            socket=self.socket_path,
+            devices=len(self.resource.devices),
+        )
 
     def stop(self) -> None:
         """Close every stream, stop serving and remove the socket (returns without waiting)."""
@@ -143,15 +152,20 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
         try:
             while True:
                 with self._cond:
-                    self._cond.wait_for(lambda last=sent: self._stopped or self._version != last
-                                        or not context.is_active())
+                    self._cond.wait_for(
+                        lambda last=sent: self._stopped or self._version != last or not context.is_active()
+                    )
                     if self._stopped or not context.is_active():
                         return
                     sent = self._version
                     response = self._device_list()
                 unhealthy = [d.ID for d in response.devices if d.health != HEALTHY]
-                self._log.info("device-list-sent", resource=self.resource.name,
-                               healthy=len(response.devices) - len(unhealthy), unhealthy=len(unhealthy))
+                self._log.info(
+                    "device-list-sent",
+                    resource=self.resource.name,
+                    healthy=len(response.devices) - len(unhealthy),
+                    unhealthy=len(unhealthy),
+                )
                 yield response
         finally:
             with self._cond:
@@ -172,8 +186,12 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
             self._log.warning("allocate-failed", resource=self.resource.name, error=message)
             context.abort(grpc.StatusCode.UNKNOWN, message)
         for creq, cresp in zip(request.container_requests, response.container_responses, strict=True):
-            self._log.info("allocate", resource=self.resource.name, devices=list(creq.devices_ids),
-                           visible=cresp.envs.get("NVIDIA_VISIBLE_DEVICES"))
+            self._log.info(
+                "allocate",
+                resource=self.resource.name,
+                devices=list(creq.devices_ids),
+                visible=cresp.envs.get("NVIDIA_VISIBLE_DEVICES"),
+            )
         return response
 
     def GetPreferredAllocation(
@@ -183,12 +201,22 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
         policy = self.config.shared_devices_allocation_policy
         try:
             for creq in request.container_requests:
-                ids = preferred(self.resource, list(creq.available_deviceIDs),
-                                list(creq.must_include_deviceIDs), creq.allocation_size, policy,
-                                None if self.resource.shared else self._scores())
+                ids = preferred(
+                    self.resource,
+                    list(creq.available_deviceIDs),
+                    list(creq.must_include_deviceIDs),
+                    creq.allocation_size,
+                    policy,
+                    None if self.resource.shared else self._scores(),
+                )
                 response.container_responses.add(deviceIDs=ids)
-                self._log.info("preferred-allocation", resource=self.resource.name, size=creq.allocation_size,
-                               available=len(creq.available_deviceIDs), chosen=ids)
+                self._log.info(
+                    "preferred-allocation",
+                    resource=self.resource.name,
+                    size=creq.allocation_size,
+                    available=len(creq.available_deviceIDs),
+                    chosen=ids,
+                )
         except AllocationError as exc:
             self._log.warning("preferred-allocation-failed", resource=self.resource.name, error=str(exc))
             context.abort(grpc.StatusCode.UNKNOWN, str(exc))

@@ -60,8 +60,9 @@ def parse_sharing(section: Any, where: str, warnings: list[str]) -> TimeSlicing 
     if not isinstance(section, dict):
         raise ConfigError(f"{where}: sharing: expected a mapping, got {section!r}")
     if "mps" in section and section["mps"] is not None:
-        raise ConfigError(f"{where}: sharing.mps: MPS sharing is not supported by this plugin; "
-                          "use sharing.timeSlicing")
+        raise ConfigError(
+            f"{where}: sharing.mps: MPS sharing is not supported by this plugin; use sharing.timeSlicing"
+        )
     for key in section:
         if key not in ("timeSlicing", "mps"):
             warnings.append(f"{where}: sharing.{key} is not known and was ignored")
@@ -99,8 +100,9 @@ def parse_sharing(section: Any, where: str, warnings: list[str]) -> TimeSlicing 
             raise ConfigError(f"{here}.replicas: number of replicas must be >= 2, got {replicas}")
         devices = item.get("devices", "all")
         if devices != "all":
-            warnings.append(f"{here}.devices: only 'all' is honoured (as in NVIDIA's plugin); "
-                            f"got {devices!r}")
+            warnings.append(
+                f"{here}.devices: only 'all' is honoured (as in NVIDIA's plugin); got {devices!r}"
+            )
         if "rename" in item:
             warnings.append(f"{here}.rename is ignored (as in NVIDIA's plugin); use renameByDefault")
         if any(e.name == name for e in entries):
@@ -127,8 +129,10 @@ def apply_time_slicing(
         assert sharing is not None
         replicated = tuple(
             replace(device, id=replica_id(device.id, n), replica=n)
-            for device in devices for n in range(replicas)
+            for device in devices
+            for n in range(replicas)
         )
-        served.append(Resource(sharing.shared_name(name), replicated, replicas,
-                               sharing.fail_requests_greater_than_one))
+        served.append(
+            Resource(sharing.shared_name(name), replicated, replicas, sharing.fail_requests_greater_than_one)
+        )
     return served

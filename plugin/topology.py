@@ -61,7 +61,7 @@ def pcie_levels(nvml: Any, gpus: Sequence[GpuInfo]) -> dict[frozenset[str], int]
     except NVMLError:
         return levels
     for i, a in enumerate(gpus):
-        for b in gpus[i + 1:]:
+        for b in gpus[i + 1 :]:
             try:
                 levels[frozenset((a.uuid, b.uuid))] = int(getter(handles[a.uuid], handles[b.uuid]))
             except NVMLError:
@@ -75,7 +75,7 @@ def pair_scores(nvml: Any, gpus: Sequence[GpuInfo]) -> dict[frozenset[str], int]
     levels = pcie_levels(nvml, gpus)
     scores: dict[frozenset[str], int] = {}
     for i, a in enumerate(gpus):
-        for b in gpus[i + 1:]:
+        for b in gpus[i + 1 :]:
             key = frozenset((a.uuid, b.uuid))
             score = links.get(key, 0) * NVLINK_SCORE
             if key in levels:

@@ -68,9 +68,7 @@ class Clock:
         self._wake_waiters()
 
     # -- waiting ------------------------------------------------------------------------
-    def wait_for(
-        self, cond: threading.Condition, predicate: Callable[[], T], timeout: float | None
-    ) -> T:
+    def wait_for(self, cond: threading.Condition, predicate: Callable[[], T], timeout: float | None) -> T:
         """Like ``Condition.wait_for`` (call it holding ``cond``) with the deadline on this clock."""
         deadline = None if timeout is None else self.now() + timeout
         self._register(cond)
@@ -170,9 +168,9 @@ class Clock:
                     # A newly scheduled timer may fall due sooner: wake and recompute.
                     self.wait_for(
                         self._timer_cond,
-                        lambda seen=generation: self._closed
-                        or self._has_due()
-                        or self._timer_generation != seen,
+                        lambda seen=generation: (
+                            self._closed or self._has_due() or self._timer_generation != seen
+                        ),
                         delay,
                     )
                 if self._closed:

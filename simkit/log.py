@@ -118,9 +118,7 @@ class ObservationLog:
             if remaining is not None and remaining <= 0:
                 raise WaitTimeout(f"timed out after {timeout}s waiting for {what or predicate!r}")
             with self._cond:
-                self.clock.wait_for(
-                    self._cond, lambda seen=generation: self._generation != seen, remaining
-                )
+                self.clock.wait_for(self._cond, lambda seen=generation: self._generation != seen, remaining)
 
     def to_json(self) -> str:
         with self._cond:

@@ -18,7 +18,11 @@ def lint_imports(cwd: Path) -> subprocess.CompletedProcess[str]:
     if exe is None:
         pytest.skip("import-linter is not installed (it comes with the test extra)")
     return subprocess.run(
-        [exe, "--no-cache"], cwd=cwd, capture_output=True, text=True, timeout=120,
+        [exe, "--no-cache"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={"PYTHONPATH": str(cwd), "PATH": "/usr/bin:/bin"},
     )
 

@@ -9,7 +9,6 @@ matchers, steps). A dataclass may accept a non-mapping shorthand through a ``sho
 classmethod that returns the mapping it stands for.
 """
 
-
 from __future__ import annotations
 
 import dataclasses

@@ -89,8 +89,12 @@ def main() -> int:
     server.start()
     with grpc.insecure_channel(unix_target(kubelet)) as channel:
         rpc.RegistrationStub(channel).Register(
-            pb.RegisterRequest(version="v1beta1", endpoint=endpoint, resource_name="nvidia.com/gpu",
-                               options=pb.DevicePluginOptions()),
+            pb.RegisterRequest(
+                version="v1beta1",
+                endpoint=endpoint,
+                resource_name="nvidia.com/gpu",
+                options=pb.DevicePluginOptions(),
+            ),
             timeout=WAIT_S,
         )
     say("registered", endpoint)

@@ -132,12 +132,18 @@ def test_allocate_and_prestart_requests_carry_device_ids_in_field_one() -> None:
     ids = hexbytes("0a 01 78")  # devices_ids "x"
     assert pb.PreStartContainerRequest(devices_ids=["x"]).SerializeToString() == ids
     assert pb.ContainerAllocateRequest(devices_ids=["x"]).SerializeToString() == ids
-    assert pb.AllocateRequest(
-        container_requests=[pb.ContainerAllocateRequest(devices_ids=["x"])]
-    ).SerializeToString() == hexbytes("0a 03") + ids
-    assert pb.PreferredAllocationResponse(
-        container_responses=[pb.ContainerPreferredAllocationResponse(deviceIDs=["x"])]
-    ).SerializeToString() == hexbytes("0a 03") + ids
+    assert (
+        pb.AllocateRequest(
+            container_requests=[pb.ContainerAllocateRequest(devices_ids=["x"])]
+        ).SerializeToString()
+        == hexbytes("0a 03") + ids
+    )
+    assert (
+        pb.PreferredAllocationResponse(
+            container_responses=[pb.ContainerPreferredAllocationResponse(deviceIDs=["x"])]
+        ).SerializeToString()
+        == hexbytes("0a 03") + ids
+    )
 
 
 @pytest.mark.parametrize(

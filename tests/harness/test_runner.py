@@ -156,8 +156,7 @@ def test_a_plugin_process_finds_the_harnesss_python_first_on_path(write) -> None
     stub = write("stub.py", "import os, sys\nprint('exe=' + sys.executable)\n")
     result = run(
         write,
-        "plugin: {command: 'python {scenario_dir}/stub.py'}\n"
-        "steps:\n  - expect: {log: 'exe=', within: 5s}\n",
+        "plugin: {command: 'python {scenario_dir}/stub.py'}\nsteps:\n  - expect: {log: 'exe=', within: 5s}\n",
     )
     assert result.status == "passed", result.report()
     lines = [e["data"]["line"] for e in result.events if e["kind"] == "log"]

@@ -5,12 +5,25 @@ from __future__ import annotations
 from plugin.discovery import GpuInfo, MigInfo
 
 
-def gpu(index: int, *, mig: list[tuple[str, int, int]] | None = None, numa: int | None = None,
-        mig_enabled: bool | None = None, whole: bool = True) -> GpuInfo:
+def gpu(
+    index: int,
+    *,
+    mig: list[tuple[str, int, int]] | None = None,
+    numa: int | None = None,
+    mig_enabled: bool | None = None,
+    whole: bool = True,
+) -> GpuInfo:
     migs = tuple(
         MigInfo(index=slot, uuid=f"MIG-{index}-{slot}", gi=gi, ci=ci, profile=profile, whole_instance=whole)
         for slot, (profile, gi, ci) in enumerate(mig or [])
     )
-    return GpuInfo(index=index, uuid=f"GPU-{index}", name="NVIDIA H100 80GB HBM3", minor=index,
-                   pci_bus_id=f"00000000:{0x18 + index:02X}:00.0", numa_node=numa,
-                   mig_enabled=bool(mig) if mig_enabled is None else mig_enabled, migs=migs)
+    return GpuInfo(
+        index=index,
+        uuid=f"GPU-{index}",
+        name="NVIDIA H100 80GB HBM3",
+        minor=index,
+        pci_bus_id=f"00000000:{0x18 + index:02X}:00.0",
+        numa_node=numa,
+        mig_enabled=bool(mig) if mig_enabled is None else mig_enabled,
+        migs=migs,
+    )

@@ -83,8 +83,9 @@ def make_plugin(sockdir: str, plugin_logs: LogLines) -> Iterator[MakePlugin]:
     """``make_plugin(nvml, *argv, env={}, start=True, **tuning)`` → a started PluginManager."""
     managers: list[PluginManager] = []
 
-    def make(nvml: Any, *argv: str, env: dict[str, str] | None = None, start: bool = True,
-             **tuning: Any) -> PluginManager:
+    def make(
+        nvml: Any, *argv: str, env: dict[str, str] | None = None, start: bool = True, **tuning: Any
+    ) -> PluginManager:
         config = load_config(["--kubelet-socket", f"{sockdir}/kubelet.sock", *argv], env or {})
         config = dataclasses.replace(config, **{"health_wait_ms": 200, **tuning})
         manager = PluginManager(config, nvml, plugin_logs.logger)  # type: ignore[attr-defined]

@@ -18,13 +18,23 @@ from tests.plugin.builders import gpu
 
 
 def gpus_resource(n: int = 4) -> Resource:
-    return Resource("nvidia.com/gpu", tuple(resources_for_strategy([gpu(i) for i in range(n)], "none", [])[
-        "nvidia.com/gpu"]))
+    return Resource(
+        "nvidia.com/gpu",
+        tuple(resources_for_strategy([gpu(i) for i in range(n)], "none", [])["nvidia.com/gpu"]),
+    )
 
 
 def shared_resource(fail_gt_one: bool) -> Resource:
-    ts = parse_sharing({"timeSlicing": {"failRequestsGreaterThanOne": fail_gt_one,
-                                        "resources": [{"name": "gpu", "replicas": 4}]}}, "f", [])
+    ts = parse_sharing(
+        {
+            "timeSlicing": {
+                "failRequestsGreaterThanOne": fail_gt_one,
+                "resources": [{"name": "gpu", "replicas": 4}],
+            }
+        },
+        "f",
+        [],
+    )
     return apply_time_slicing(resources_for_strategy([gpu(0), gpu(1)], "none", []), ts, [])[0]
 
 
@@ -40,8 +50,12 @@ def test_envvar_lists_uuids_in_request_order() -> None:
 
 
 def test_index_strategy_gives_indexes_and_gpu_colon_mig_for_mig_devices() -> None:
-    assert respond(gpus_resource(), ["GPU-3", "GPU-1"], "--device-id-strategy=index").envs[
-        "NVIDIA_VISIBLE_DEVICES"] == "3,1"
+    assert (
+        respond(gpus_resource(), ["GPU-3", "GPU-1"], "--device-id-strategy=index").envs[
+            "NVIDIA_VISIBLE_DEVICES"
+        ]
+        == "3,1"
+    )
     migs = resources_for_strategy([gpu(0), gpu(1, mig=[("1g.10gb", 1, 0), ("1g.10gb", 2, 0)])], "mixed", [])
     resource = Resource("nvidia.com/mig-1g.10gb", tuple(migs["nvidia.com/mig-1g.10gb"]))
     response = respond(resource, ["MIG-1-1"], "--device-id-strategy=index")
@@ -64,10 +78,15 @@ def test_volume_mounts_mount_dev_null_per_device_and_override_the_env() -> None:
 
 
 def test_cdi_annotations_use_the_prefix_and_set_no_env() -> None:
-    response = respond(gpus_resource(), ["GPU-0", "GPU-1"], "--device-list-strategy=cdi-annotations",
-                       "--cdi-annotation-prefix=cdi.example/")
+    response = respond(
+        gpus_resource(),
+        ["GPU-0", "GPU-1"],
+        "--device-list-strategy=cdi-annotations",
+        "--cdi-annotation-prefix=cdi.example/",
+    )
     assert dict(response.annotations) == {
-        "cdi.example/nvidia-device-plugin_fixed": "nvidia.com/gpu=GPU-0,nvidia.com/gpu=GPU-1"}
+        "cdi.example/nvidia-device-plugin_fixed": "nvidia.com/gpu=GPU-0,nvidia.com/gpu=GPU-1"
+    }
     assert not response.envs
 
 
@@ -78,8 +97,9 @@ def test_cdi_cri_lists_cdi_devices() -> None:
 
 
 def test_feature_flags_add_nvidia_envs() -> None:
-    response = respond(gpus_resource(), ["GPU-1"], "--gdrcopy-enabled", "--mofed-enabled",
-                       "--imex-channel-ids=0,1")
+    response = respond(
+        gpus_resource(), ["GPU-1"], "--gdrcopy-enabled", "--mofed-enabled", "--imex-channel-ids=0,1"
+    )
     assert response.envs["NVIDIA_GDRCOPY"] == "enabled"
     assert response.envs["NVIDIA_MOFED"] == "enabled"
     assert response.envs["NVIDIA_IMEX_CHANNELS"] == "0,1"
@@ -109,10 +129,14 @@ def test_mig_device_specs_add_the_capability_nodes_the_driver_publishes() -> Non
     (caps / "ci0" / "access").write_text("DeviceFileMinor: 22\nDeviceFileMode: 292\n")
     migs = resources_for_strategy([gpu(0), gpu(1, mig=[("1g.10gb", 2, 0)])], "mixed", [])
     resource = Resource("nvidia.com/mig-1g.10gb", tuple(migs["nvidia.com/mig-1g.10gb"]))
-    response = respond(resource, ["MIG-1-0"], "--pass-device-specs", f"--dev-root={root}",
-                       f"--driver-root={root}")
+    response = respond(
+        resource, ["MIG-1-0"], "--pass-device-specs", f"--dev-root={root}", f"--driver-root={root}"
+    )
     assert [d.container_path for d in response.devices] == [
-        "/dev/nvidia1", "/dev/nvidia-caps/nvidia-cap21", "/dev/nvidia-caps/nvidia-cap22"]
+        "/dev/nvidia1",
+        "/dev/nvidia-caps/nvidia-cap21",
+        "/dev/nvidia-caps/nvidia-cap22",
+    ]
 
 
 def test_unknown_device_is_nvidias_error() -> None:
@@ -121,14 +145,19 @@ def test_unknown_device_is_nvidias_error() -> None:
 
 
 def test_shared_request_above_one_fails_only_with_fail_requests_greater_than_one() -> None:
-    with pytest.raises(AllocationError,
-                       match=r"^invalid request: maximum request size for shared resources is 1; found 2$"):
+    with pytest.raises(
+        AllocationError, match=r"^invalid request: maximum request size for shared resources is 1; found 2$"
+    ):
         validate_request(shared_resource(True), ["GPU-0::0", "GPU-1::0"])
     assert len(validate_request(shared_resource(False), ["GPU-0::0", "GPU-1::0"])) == 2
 
 
 def test_allocate_answers_each_container_request() -> None:
-    request = pb.AllocateRequest(container_requests=[pb.ContainerAllocateRequest(devices_ids=["GPU-0"]),
-                                                     pb.ContainerAllocateRequest(devices_ids=["GPU-1"])])
+    request = pb.AllocateRequest(
+        container_requests=[
+            pb.ContainerAllocateRequest(devices_ids=["GPU-0"]),
+            pb.ContainerAllocateRequest(devices_ids=["GPU-1"]),
+        ]
+    )
     response = allocate(gpus_resource(), request, load_config([], {}))
     assert [r.envs["NVIDIA_VISIBLE_DEVICES"] for r in response.container_responses] == ["GPU-0", "GPU-1"]

@@ -32,7 +32,9 @@ def test_defaults_match_nvidias() -> None:
 
 
 def test_flag_beats_env_which_beats_config_file(tmp_path: Path) -> None:
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         version: v1
         flags:
           migStrategy: mixed
@@ -40,9 +42,12 @@ def test_flag_beats_env_which_beats_config_file(tmp_path: Path) -> None:
             deviceIDStrategy: index
             passDeviceSpecs: true
             deviceListStrategy: [volume-mounts]
-    """)
-    config = load_config(["--config-file", path, "--mig-strategy=single"],
-                         {"DEVICE_ID_STRATEGY": "uuid", "MIG_STRATEGY": "none"})
+    """,
+    )
+    config = load_config(
+        ["--config-file", path, "--mig-strategy=single"],
+        {"DEVICE_ID_STRATEGY": "uuid", "MIG_STRATEGY": "none"},
+    )
     assert config.mig_strategy == "single"  # flag over env and file
     assert config.device_id_strategy == "uuid"  # env over file
     assert config.pass_device_specs is True  # file over default
@@ -58,9 +63,20 @@ def test_config_file_can_be_named_by_env(tmp_path: Path) -> None:
 
 
 def test_go_style_flag_spellings_are_accepted() -> None:
-    config = load_config(["-pass-device-specs", "--fail-on-init-error=false", "-device-id-strategy", "index",
-                          "--device-list-strategy", "envvar", "--device-list-strategy=cdi-cri",
-                          "--nvidia-dev-root", "/devroot"], {})
+    config = load_config(
+        [
+            "-pass-device-specs",
+            "--fail-on-init-error=false",
+            "-device-id-strategy",
+            "index",
+            "--device-list-strategy",
+            "envvar",
+            "--device-list-strategy=cdi-cri",
+            "--nvidia-dev-root",
+            "/devroot",
+        ],
+        {},
+    )
     assert config.pass_device_specs is True
     assert config.fail_on_init_error is False
     assert config.device_id_strategy == "index"
@@ -76,21 +92,34 @@ def test_list_env_is_comma_separated() -> None:
 
 def test_socket_dir_defaults_to_the_kubelet_sockets_directory() -> None:
     assert load_config(["--kubelet-socket", "/tmp/k/kubelet.sock"], {}).plugin_socket_dir == "/tmp/k"
-    assert load_config(["--kubelet-socket", "/tmp/k/kubelet.sock", "--socket-dir", "/tmp/p"],
-                       {}).plugin_socket_dir == "/tmp/p"
+    assert (
+        load_config(
+            ["--kubelet-socket", "/tmp/k/kubelet.sock", "--socket-dir", "/tmp/p"], {}
+        ).plugin_socket_dir
+        == "/tmp/p"
+    )
 
 
 @pytest.mark.parametrize(
     ("argv", "env", "message"),
     [
         (["--mig-strategy", "half"], {}, "unknown MIG strategy: 'half'"),
-        (["--device-list-strategy", "envvar,floppy"], {}, "invalid --device-list-strategy option: invalid "
-                                                          "strategy: floppy"),
+        (
+            ["--device-list-strategy", "envvar,floppy"],
+            {},
+            "invalid --device-list-strategy option: invalid strategy: floppy",
+        ),
         (["--device-id-strategy", "serial"], {}, "invalid --device-id-strategy option: serial"),
-        (["--shared-devices-allocation-policy", "random"], {},
-         "invalid --shared-devices-allocation-policy option: random"),
-        ([], {"PASS_DEVICE_SPECS": "yes"},
-         "invalid boolean value 'yes' for environment variable PASS_DEVICE_SPECS"),
+        (
+            ["--shared-devices-allocation-policy", "random"],
+            {},
+            "invalid --shared-devices-allocation-policy option: random",
+        ),
+        (
+            [],
+            {"PASS_DEVICE_SPECS": "yes"},
+            "invalid boolean value 'yes' for environment variable PASS_DEVICE_SPECS",
+        ),
         (["--no-such-flag"], {}, "flag provided but not defined: -no-such-flag"),
         (["--mig-strategy"], {}, "flag needs an argument: --mig-strategy"),
         (["stray"], {}, "unexpected argument 'stray'"),

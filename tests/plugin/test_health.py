@@ -19,8 +19,15 @@ def unhealthy(kubelet: FakeKubelet, resource: str = GPU) -> set[str]:
     return {i for i, h in health(kubelet, resource).items() if h != "Healthy"}
 
 
-def start(node: FakeNVML, kubelet: FakeKubelet, make_plugin: MakePlugin, *argv: str, n: int = 4,
-          resource: str = GPU, **kw: object) -> None:
+def start(
+    node: FakeNVML,
+    kubelet: FakeKubelet,
+    make_plugin: MakePlugin,
+    *argv: str,
+    n: int = 4,
+    resource: str = GPU,
+    **kw: object,
+) -> None:
     make_plugin(node, *argv, **kw)
     kubelet.wait_for_allocatable(resource, n)
 
@@ -95,9 +102,7 @@ def test_an_xid_marks_every_replica_of_the_gpu_unhealthy(
     assert unhealthy(kubelet) == {f"{node.gpus[2].uuid}::{n}" for n in range(4)}
 
 
-def test_mig_xids_match_gpu_and_compute_instance(
-    kubelet: FakeKubelet, make_plugin: MakePlugin
-) -> None:
+def test_mig_xids_match_gpu_and_compute_instance(kubelet: FakeKubelet, make_plugin: MakePlugin) -> None:
     node = FakeNVML.from_spec("1xA100-80GB")
     try:
         node.enable_mig(0, ["1g.10gb", "1g.10gb", "1g.10gb"])

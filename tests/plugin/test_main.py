@@ -20,8 +20,14 @@ GPU = "nvidia.com/gpu"
 
 def run_plugin(*argv: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-    return subprocess.Popen([sys.executable, "-m", "plugin", *argv], cwd=ROOT, env=full_env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "plugin", *argv],
+        cwd=ROOT,
+        env=full_env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.fixture
@@ -44,24 +50,37 @@ def procs() -> Iterator[list[subprocess.Popen[str]]]:
     ],
 )
 def test_bad_configuration_exits_2_with_one_line(argv: list[str], env: dict[str, str], needle: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "plugin", *argv], cwd=ROOT, capture_output=True, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT), **env}, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "plugin", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        timeout=60,
+    )
     assert result.returncode == 2
     assert needle in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_help_exits_0() -> None:
-    result = subprocess.run([sys.executable, "-m", "plugin", "--help"], cwd=ROOT, capture_output=True,
-                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "plugin", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
     assert result.returncode == 0 and "--device-list-strategy" in result.stdout
 
 
 def test_sim_node_registers_reregisters_after_kubelet_restart_and_sighup_then_exits_on_sigterm(
     kubelet: FakeKubelet, sockdir: str, procs: list
 ) -> None:
-    proc = run_plugin("--nvml", "sim:4xH100", "--socket-dir", sockdir,
-                      "--kubelet-socket", f"{sockdir}/kubelet.sock")
+    proc = run_plugin(
+        "--nvml", "sim:4xH100", "--socket-dir", sockdir, "--kubelet-socket", f"{sockdir}/kubelet.sock"
+    )
     procs.append(proc)
     kubelet.wait_for_registration(GPU, timeout=30)
     kubelet.wait_for_allocatable(GPU, 4)
@@ -91,9 +110,21 @@ def test_connect_to_a_served_node_that_cannot_init_exits_1(sockdir: str) -> None
     try:
         node.fail_init("driver_not_loaded")
         result = subprocess.run(
-            [sys.executable, "-m", "plugin", "--nvml", f"connect:{sockdir}/nvml.sock",
-             "--kubelet-socket", f"{sockdir}/kubelet.sock"],
-            cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+            [
+                sys.executable,
+                "-m",
+                "plugin",
+                "--nvml",
+                f"connect:{sockdir}/nvml.sock",
+                "--kubelet-socket",
+                f"{sockdir}/kubelet.sock",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            timeout=60,
+        )
     finally:
         server.close()
         node.close()
@@ -106,8 +137,11 @@ def test_connect_to_a_served_node_registers_its_gpus(kubelet: FakeKubelet, sockd
     node = FakeNVML.from_spec("2xT4")
     server = node.serve(f"{sockdir}/nvml.sock")
     try:
-        procs.append(run_plugin("--nvml", f"connect:{sockdir}/nvml.sock", "--kubelet-socket",
-                                f"{sockdir}/kubelet.sock"))
+        procs.append(
+            run_plugin(
+                "--nvml", f"connect:{sockdir}/nvml.sock", "--kubelet-socket", f"{sockdir}/kubelet.sock"
+            )
+        )
         kubelet.wait_for_allocatable(GPU, 2, timeout=30)
         node.inject_xid(1, 79)
         kubelet.wait_for_allocatable(GPU, 1)

@@ -58,11 +58,16 @@ def test_unknown_device_allocation_fails_with_nvidias_message(
     with grpc.insecure_channel(unix_target(f"{sockdir}/nvidia-gpu.sock")) as channel:
         stub = api_pb2_grpc.DevicePluginStub(channel)
         with pytest.raises(grpc.RpcError) as info:
-            stub.Allocate(pb.AllocateRequest(container_requests=[
-                pb.ContainerAllocateRequest(devices_ids=["GPU-nope"])]), timeout=5)
+            stub.Allocate(
+                pb.AllocateRequest(
+                    container_requests=[pb.ContainerAllocateRequest(devices_ids=["GPU-nope"])]
+                ),
+                timeout=5,
+            )
     assert info.value.code() == grpc.StatusCode.UNKNOWN
-    assert info.value.details() == ('invalid allocation request for "nvidia.com/gpu": '
-                                    'invalid request: unknown device: GPU-nope')
+    assert info.value.details() == (
+        'invalid allocation request for "nvidia.com/gpu": invalid request: unknown device: GPU-nope'
+    )
 
 
 def test_reregisters_on_fresh_sockets_after_a_kubelet_restart(
@@ -142,8 +147,10 @@ def test_time_slicing_serves_replicas_under_the_shared_name(
 ) -> None:
     path = f"{sockdir}/config.yaml"
     with open(path, "w") as handle:
-        handle.write("version: v1\nsharing:\n  timeSlicing:\n    renameByDefault: true\n"
-                     "    resources:\n    - name: nvidia.com/gpu\n      replicas: 3\n")
+        handle.write(
+            "version: v1\nsharing:\n  timeSlicing:\n    renameByDefault: true\n"
+            "    resources:\n    - name: nvidia.com/gpu\n      replicas: 3\n"
+        )
     make_plugin(node, "--config-file", path)
     kubelet.wait_for_allocatable("nvidia.com/gpu.shared", 12)
     assert kubelet.resource("nvidia.com/gpu.shared").endpoint.endpoint == "nvidia-gpu.shared.sock"

@@ -27,14 +27,16 @@ def test_single_exposes_mig_devices_as_nvidia_gpu() -> None:
 
 def test_single_refuses_more_than_one_mig_type() -> None:
     gpus = [gpu(0, mig=[("1g.10gb", 1, 0), ("3g.40gb", 2, 0)])]
-    with pytest.raises(InitError,
-                       match="invalid MIG configuration: more than one MIG device type present on node"):
+    with pytest.raises(
+        InitError, match="invalid MIG configuration: more than one MIG device type present on node"
+    ):
         resources_for_strategy(gpus, "single", [])
 
 
 def test_single_refuses_mig_and_non_mig_gpus_together() -> None:
-    with pytest.raises(InitError,
-                       match="all devices on the node must be configured with the same migEnabled value"):
+    with pytest.raises(
+        InitError, match="all devices on the node must be configured with the same migEnabled value"
+    ):
         resources_for_strategy([gpu(0), gpu(1, mig=[("1g.10gb", 1, 0)])], "single", [])
 
 
@@ -70,5 +72,6 @@ def test_mixed_skips_compute_instance_slices() -> None:
 
 def test_mig_devices_take_numa_and_minor_from_their_gpu() -> None:
     device = resources_for_strategy([gpu(3, mig=[("1g.10gb", 5, 1)], numa=1)], "mixed", [])[
-        "nvidia.com/mig-1g.10gb"][0]
+        "nvidia.com/mig-1g.10gb"
+    ][0]
     assert (device.numa_node, device.minor, device.gpu_uuid, device.gi, device.ci) == (1, 3, "GPU-3", 5, 1)

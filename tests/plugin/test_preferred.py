@@ -13,8 +13,10 @@ from tests.plugin.builders import gpu
 
 
 def gpus(n: int = 8) -> Resource:
-    return Resource("nvidia.com/gpu", tuple(resources_for_strategy([gpu(i) for i in range(n)], "none", [])[
-        "nvidia.com/gpu"]))
+    return Resource(
+        "nvidia.com/gpu",
+        tuple(resources_for_strategy([gpu(i) for i in range(n)], "none", [])["nvidia.com/gpu"]),
+    )
 
 
 def replicas(n_gpus: int = 3, n: int = 4) -> Resource:

@@ -85,11 +85,15 @@ def test_many_open_streams_do_not_starve_unary_calls(server: ResourceServer) -> 
             r.get(timeout=5)
         options = plugin.GetDevicePluginOptions(pb.Empty(), timeout=5)
         assert options.get_preferred_allocation_available and not options.pre_start_required
-        response = plugin.Allocate(pb.AllocateRequest(container_requests=[
-            pb.ContainerAllocateRequest(devices_ids=["GPU-2"])]), timeout=5)
+        response = plugin.Allocate(
+            pb.AllocateRequest(container_requests=[pb.ContainerAllocateRequest(devices_ids=["GPU-2"])]),
+            timeout=5,
+        )
         assert response.container_responses[0].envs["NVIDIA_VISIBLE_DEVICES"] == "GPU-2"
-        assert plugin.PreStartContainer(pb.PreStartContainerRequest(devices_ids=["GPU-2"]), timeout=5) == \
-            pb.PreStartContainerResponse()
+        assert (
+            plugin.PreStartContainer(pb.PreStartContainerRequest(devices_ids=["GPU-2"]), timeout=5)
+            == pb.PreStartContainerResponse()
+        )
         for s in streams:
             s.cancel()
 
@@ -97,19 +101,30 @@ def test_many_open_streams_do_not_starve_unary_calls(server: ResourceServer) -> 
 def test_preferred_allocation_errors_reach_the_kubelet_as_nvidias_message(server: ResourceServer) -> None:
     channel, plugin = stub(server)
     with channel, pytest.raises(grpc.RpcError) as info:
-        plugin.GetPreferredAllocation(pb.PreferredAllocationRequest(container_requests=[
-            pb.ContainerPreferredAllocationRequest(available_deviceIDs=["GPU-0"],
-                                                   must_include_deviceIDs=["GPU-9"], allocation_size=2)]),
-            timeout=5)
+        plugin.GetPreferredAllocation(
+            pb.PreferredAllocationRequest(
+                container_requests=[
+                    pb.ContainerPreferredAllocationRequest(
+                        available_deviceIDs=["GPU-0"], must_include_deviceIDs=["GPU-9"], allocation_size=2
+                    )
+                ]
+            ),
+            timeout=5,
+        )
     assert info.value.details() == "invalid request: unknown device: GPU-9"
 
 
 def test_too_few_whole_gpus_get_an_empty_preferred_answer_not_an_error(server: ResourceServer) -> None:
     channel, plugin = stub(server)
     with channel:
-        response = plugin.GetPreferredAllocation(pb.PreferredAllocationRequest(container_requests=[
-            pb.ContainerPreferredAllocationRequest(available_deviceIDs=["GPU-0"], allocation_size=2)]),
-            timeout=5)
+        response = plugin.GetPreferredAllocation(
+            pb.PreferredAllocationRequest(
+                container_requests=[
+                    pb.ContainerPreferredAllocationRequest(available_deviceIDs=["GPU-0"], allocation_size=2)
+                ]
+            ),
+            timeout=5,
+        )
     assert [list(r.deviceIDs) for r in response.container_responses] == [[]]
 
 

@@ -22,7 +22,13 @@ def test_replicas_are_advertised_with_suffixes_sharing_their_gpu() -> None:
     [resource] = apply_time_slicing(resources_for_strategy([gpu(0, numa=1), gpu(1)], "none", []), ts, [])
     assert resource.name == "nvidia.com/gpu"
     assert [d.id for d in resource.devices] == [
-        "GPU-0::0", "GPU-0::1", "GPU-0::2", "GPU-1::0", "GPU-1::1", "GPU-1::2"]
+        "GPU-0::0",
+        "GPU-0::1",
+        "GPU-0::2",
+        "GPU-1::0",
+        "GPU-1::1",
+        "GPU-1::2",
+    ]
     assert {d.uuid for d in resource.devices[:3]} == {"GPU-0"}
     assert resource.devices[0].numa_node == 1
     assert resource.shared and resource.replicas == 3
@@ -30,8 +36,11 @@ def test_replicas_are_advertised_with_suffixes_sharing_their_gpu() -> None:
 
 
 def test_rename_by_default_makes_a_shared_resource_and_short_names_get_the_prefix() -> None:
-    ts = parse_sharing(sharing([{"name": "gpu", "replicas": 2}], renameByDefault=True,
-                               failRequestsGreaterThanOne=True), "f", [])
+    ts = parse_sharing(
+        sharing([{"name": "gpu", "replicas": 2}], renameByDefault=True, failRequestsGreaterThanOne=True),
+        "f",
+        [],
+    )
     [resource] = apply_time_slicing(resources_for_strategy([gpu(0)], "none", []), ts, [])
     assert resource.name == "nvidia.com/gpu.shared"
     assert resource.socket_name == "nvidia-gpu.shared.sock"
