@@ -166,13 +166,10 @@ class Clock:
                 generation = self._timer_generation
                 if delay is None or delay > 0:
                     # A newly scheduled timer may fall due sooner: wake and recompute.
-                    self.wait_for(
-                        self._timer_cond,
-                        lambda seen=generation: (
-                            self._closed or self._has_due() or self._timer_generation != seen
-                        ),
-                        delay,
-                    )
+                    def woken(seen: int = generation) -> bool:
+                        return self._closed or self._has_due() or self._timer_generation != seen
+
+                    self.wait_for(self._timer_cond, woken, delay)
                 if self._closed:
                     return
             self._fire_due()

@@ -118,7 +118,11 @@ class ObservationLog:
             if remaining is not None and remaining <= 0:
                 raise WaitTimeout(f"timed out after {timeout}s waiting for {what or predicate!r}")
             with self._cond:
-                self.clock.wait_for(self._cond, lambda seen=generation: self._generation != seen, remaining)
+
+                def appended(seen: int = generation) -> bool:
+                    return self._generation != seen
+
+                self.clock.wait_for(self._cond, appended, remaining)
 
     def to_json(self) -> str:
         with self._cond:
