@@ -9,10 +9,9 @@ messages. What it sees goes to the observation log as ``"kubelet"`` events.
 
 from __future__ import annotations
 
-from fake_kubelet.admission import AdmissionError
 from fake_kubelet.checkpoint import Checkpoint, CheckpointError, PodDeviceEntry
 from fake_kubelet.contract import Violation
-from fake_kubelet.errors import PluginCallError
+from fake_kubelet.errors import AdmissionError, PluginCallError
 from fake_kubelet.kubelet import ENDPOINT_STOP_GRACE_PERIOD_S, PROFILES, FakeKubelet
 from fake_kubelet.names import is_extended_resource_name, registration_error
 from fake_kubelet.pods import (

@@ -23,6 +23,7 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass, field
+from typing import Any
 
 from google.protobuf.message import DecodeError
 
@@ -70,7 +71,7 @@ def _canonical(data: object) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
 
 
-def to_json_data(checkpoint: Checkpoint) -> dict:
+def to_json_data(checkpoint: Checkpoint) -> dict[str, Any]:
     entries = [
         {
             "PodUID": e.pod_uid,
@@ -126,7 +127,7 @@ def read(path: str) -> Checkpoint:
     return Checkpoint(entries, registered)
 
 
-def _entry(raw: dict) -> PodDeviceEntry:
+def _entry(raw: dict[str, Any]) -> PodDeviceEntry:
     ids = raw["DeviceIDs"]
     # Before kubelet 1.20 DeviceIDs was a flat list; read it as "no NUMA node".
     device_ids = (

@@ -8,7 +8,9 @@ period. An endpoint restored from the checkpoint has no client and no options.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 import grpc
 
@@ -34,14 +36,15 @@ class PluginClient:
 
     def attach(self, channel: grpc.Channel) -> None:
         self.channel = channel
-        self.stub = api_pb2_grpc.DevicePluginStub(channel)
+        self.stub = api_pb2_grpc.DevicePluginStub(channel)  # type: ignore[no-untyped-call]
 
-    def open_stream(self):  # -> iterator of ListAndWatchResponse, or None once disconnected
+    def open_stream(self) -> Iterator[pb.ListAndWatchResponse] | None:
+        """The ListAndWatch stream, or None once disconnected."""
         with self._lock:
             if self._closed or self.stub is None:
                 return None
             self._stream = self.stub.ListAndWatch(pb.Empty())  # no deadline, as the kubelet
-            return self._stream
+            return cast("Iterator[pb.ListAndWatchResponse]", self._stream)
 
     @property
     def closed(self) -> bool:

@@ -67,3 +67,7 @@ def deadline_error() -> PluginCallError:
         code="DeadlineExceeded",
         deadline=True,
     )
+
+
+class AdmissionError(Exception):
+    """A device manager error; ``str()`` is the kubelet's message."""

@@ -21,7 +21,7 @@ DIAL_ERROR = f"failed to dial device plugin: {DEADLINE_EXCEEDED}"
 
 
 def wait_future(
-    clock: Clock, future: grpc.Future, deadline: float, aborted: Callable[[], bool] | None = None
+    clock: Clock, future: grpc.Future[Any], deadline: float, aborted: Callable[[], bool] | None = None
 ) -> bool:
     """Wait until ``future`` is done or the clock reaches ``deadline``; True when it is done.
 
@@ -61,7 +61,7 @@ def dial(clock: Clock, path: str, timeout: float, aborted: Callable[[], bool] | 
 
 def call_unary(
     clock: Clock,
-    method: grpc.UnaryUnaryMultiCallable,
+    method: grpc.UnaryUnaryMultiCallable[Any, Any],
     request: Any,
     timeout: float,
     aborted: Callable[[], bool] | None = None,

@@ -1,0 +1,306 @@
+"""The device manager's shared state: endpoints, device sets, the checkpoint and the grace period.
+
+The kubelet's ``ManagerImpl`` without its collaborators: registration hands it plugins
+as they connect, list devices and disconnect; admission reads its device sets and makes
+plugin calls through :meth:`DeviceManager.call`. One lock guards all of it (``lock``,
+re-entrant); events are appended after it is released (:class:`EventBatch`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from deviceplugin.v1beta1 import CHECKPOINT_FILE_NAME, HEALTHY, PRE_START_CONTAINER_TIMEOUT_S
+from deviceplugin.v1beta1 import api_pb2 as pb
+from fake_kubelet import checkpoint as ckpt
+from fake_kubelet import contract
+from fake_kubelet.contract import Violation
+from fake_kubelet.endpoint import Endpoint, PluginClient
+from fake_kubelet.errors import PluginCallError
+from fake_kubelet.events import EventBatch
+from fake_kubelet.pod_devices import PodDevices
+from fake_kubelet.resources import ResourceEntry, ResourceTable
+from fake_kubelet.responses import device_to_dict
+from fake_kubelet.rpc import call_unary
+from simkit import Clock, ObservationLog
+
+ENDPOINT_STOP_GRACE_PERIOD_S = 300.0
+PROFILES = ("resource", "resource+socket")
+
+
+@dataclass
+class Timeouts:
+    """The kubelet's deadlines, in clock seconds.
+
+    ``dial`` and ``prestart`` are the kubelet's; ``call`` is ours for the calls the kubelet
+    leaves unbounded, so a hung plugin gets a verdict; ``response_budget`` is the response
+    time above which a call is a violation; ``grace_period`` runs from an endpoint's stop.
+    """
+
+    call: float = 10.0
+    dial: float = 10.0
+    prestart: float = PRE_START_CONTAINER_TIMEOUT_S
+    response_budget: float = 1.0
+    grace_period: float = ENDPOINT_STOP_GRACE_PERIOD_S
+
+
+class DeviceManager:
+    """Endpoints and device sets per resource, the checkpoint, the grace period and plugin calls."""
+
+    def __init__(
+        self,
+        socket_dir: str,
+        clock: Clock,
+        log: ObservationLog,
+        profile: str,
+        timeouts: Timeouts,
+        pod_devices: PodDevices,
+    ) -> None:
+        if profile not in PROFILES:
+            raise ValueError(f"unknown kubelet profile {profile!r}; choose one of {list(PROFILES)}")
+        self.socket_dir = socket_dir
+        self.checkpoint_path = os.path.join(socket_dir, CHECKPOINT_FILE_NAME)
+        self.clock = clock
+        self.log = log
+        self.profile = profile
+        self.timeouts = timeouts
+        self.pod_devices = pod_devices
+        self.lock = threading.RLock()
+        self.table = ResourceTable()
+        self.serving = False
+        self.closed = False
+        self._generation = 0  # bumped on every stop: work of an older kubelet "process" is dropped
+        self._violations: list[Violation] = []
+
+    def events(self) -> EventBatch:
+        return EventBatch(self.log)
+
+    # -- the kubelet "process" -----------------------------------------------------------------
+    @property
+    def generation(self) -> int:
+        with self.lock:
+            return self._generation
+
+    def is_current(self, generation: int) -> bool:
+        """Work started under ``generation`` still counts (the kubelet did not stop or close since)."""
+        with self.lock:
+            return self._generation == generation and not self.closed
+
+    def aborter(self, generation: int) -> Callable[[], bool]:
+        """For waits on a plugin call: lock-free (it runs inside the clock's waits)."""
+        return lambda: self._generation != generation or self.closed
+
+    def restore(self) -> dict[str, Any]:
+        """readCheckpoint: allocations restored, checkpointed resources as stopped endpoints.
+
+        Returns what the ``start`` event reports: ``{found, error, resources, entries}``.
+        """
+        with self.lock:
+            return self._read_checkpoint()
+
+    def start_serving(self, events: EventBatch) -> None:
+        with self.lock:
+            self.serving = True
+            self.table.capacity_events(events)
+
+    def stop_serving(self, crash: bool) -> None:
+        """The process ends: later work is dropped, the checkpoint written (unless it crashed),
+        in-memory device state gone (the node status stays)."""
+        with self.lock:
+            self.serving = False
+            self._generation += 1
+            self.table.cancel_graces()
+            if not crash:
+                self.write_checkpoint()
+            self.table.entries.clear()
+
+    def close(self) -> None:
+        with self.lock:
+            self.closed = True
+            self.table.cancel_graces()
+
+    # -- checkpoint ----------------------------------------------------------------------------
+    def _read_checkpoint(self) -> dict[str, Any]:
+        self.table.entries.clear()
+        info: dict[str, Any] = {"found": False, "error": None, "resources": [], "entries": 0}
+        data: ckpt.Checkpoint | None = None
+        if os.path.exists(self.checkpoint_path):
+            info["found"] = True
+            try:
+                data = ckpt.read(self.checkpoint_path)
+            except (ckpt.CheckpointError, OSError) as error:
+                info["error"] = str(error)
+        self.pod_devices.restore(data.entries if data else [])
+        if data is not None:
+            info["entries"] = len(data.entries)
+            info["resources"] = sorted(data.registered)
+            now = self.clock.now()
+            for name in data.registered:
+                entry = self.table.add(name)
+                self.table.removed.discard(name)
+                entry.reported = True  # empty sets: capacity 0 until the plugin re-registers
+                endpoint = Endpoint(name, "", "", None, None, stop_time=now)
+                entry.endpoints[""] = endpoint
+                self._start_grace(endpoint)
+        self.table.forget_unknown()
+        return info
+
+    def write_checkpoint(self) -> None:
+        with self.lock:
+            if self.closed or not os.path.isdir(self.socket_dir):
+                return
+            registered = {
+                name: sorted(e.healthy) for name, e in sorted(self.table.entries.items()) if e.reported
+            }
+            ckpt.write(self.checkpoint_path, ckpt.Checkpoint(self.pod_devices.to_entries(), registered))
+
+    # -- plugins connect, list devices, disconnect (the plugin handler's callbacks) --------------
+    def plugin_connected(self, client: PluginClient, options: pb.DevicePluginOptions) -> None:
+        """A Register succeeded: the client's endpoint becomes the resource's (or one of them)."""
+        with self.lock:
+            entry = self.table.entries.get(client.resource) or self.table.add(client.resource)
+            endpoint = Endpoint(client.resource, client.socket_path, client.endpoint, client, options)
+            if self.profile == "resource":
+                for old in entry.endpoints.values():
+                    old.cancel_grace()
+                entry.endpoints = {client.socket_path: endpoint}
+            else:
+                for path, old in list(entry.endpoints.items()):
+                    if old.stopped or path == client.socket_path:
+                        old.cancel_grace()
+                        del entry.endpoints[path]
+                entry.endpoints[client.socket_path] = endpoint
+
+    def devices_listed(self, client: PluginClient, response: pb.ListAndWatchResponse) -> None:
+        """genericDeviceUpdateCallback: the message replaces the resource's whole device set."""
+        with self.events() as events, self.lock:
+            if not self.is_current(client.generation):
+                return
+            resource = client.resource
+            entry = self.table.entries.get(resource) or self.table.add(resource)
+            for rule, detail in contract.check_device_list(list(response.devices)):
+                self.violation(events, rule, resource, detail)
+            devices = {d.ID: device_to_dict(d) for d in response.devices}
+            old = entry.devices
+            entry.devices = devices
+            entry.healthy = {d.ID for d in response.devices if d.health == HEALTHY}
+            entry.unhealthy = {d.ID for d in response.devices if d.health != HEALTHY}
+            entry.reported = True
+            self.table.removed.discard(resource)
+            events.add(
+                "devices",
+                {
+                    "resource": resource,
+                    "endpoint": client.endpoint,
+                    "devices": list(devices.values()),
+                    "added": sorted(set(devices) - set(old)),
+                    "removed": sorted(set(old) - set(devices)),
+                    "changed": sorted(i for i in set(devices) & set(old) if devices[i] != old[i]),
+                },
+            )
+            self.table.capacity_events(events)
+            self.write_checkpoint()
+
+    def plugin_disconnected(self, client: PluginClient, events: EventBatch) -> None:
+        """Its devices turn unhealthy and the grace period starts, unless a live instance takes over."""
+        with self.lock:
+            entry = self.table.entries.get(client.resource)
+            if entry is None:
+                return
+            if self.profile == "resource":
+                endpoint = entry.active
+            else:
+                endpoint = entry.endpoints.get(client.socket_path)
+                if endpoint is None:
+                    return
+                if any(not e.stopped and e is not endpoint for e in entry.endpoints.values()):
+                    del entry.endpoints[
+                        client.socket_path
+                    ]  # a live instance takes over; devices stay healthy
+                    return
+            if endpoint is None:
+                return
+            entry.unhealthy |= entry.healthy
+            entry.healthy = set()
+            endpoint.stop(self.clock.now())
+            self._start_grace(endpoint)
+            self.table.capacity_events(events)
+
+    def _start_grace(self, endpoint: Endpoint) -> None:
+        generation = self._generation
+        endpoint.cancel_grace()
+        endpoint.grace_timer = self.clock.call_later(
+            self.timeouts.grace_period, lambda: self._grace_expired(endpoint, generation)
+        )
+
+    def _grace_expired(self, endpoint: Endpoint, generation: int) -> None:
+        with self.events() as events, self.lock:
+            if not self.is_current(generation):
+                return
+            entry = self.table.entries.get(endpoint.resource)
+            if entry is None or entry.active is not endpoint or not endpoint.stopped:
+                return
+            self.table.remove(endpoint.resource)
+            events.add("endpoint_removed", {"resource": endpoint.resource})
+            self.table.capacity_events(events)
+            self.write_checkpoint()
+
+    # -- what admission reads ------------------------------------------------------------------
+    def is_device_plugin_resource(self, resource: str) -> bool:
+        """isDevicePluginResource: the kubelet has device sets for it, or pods hold its devices."""
+        with self.lock:
+            entry = self.table.entries.get(resource)
+            return (entry is not None and entry.reported) or self.pod_devices.has_resource(resource)
+
+    def entry(self, resource: str) -> ResourceEntry | None:
+        """The resource's state; read it with ``lock`` held."""
+        return self.table.entries.get(resource)
+
+    # -- plugin calls ----------------------------------------------------------------------------
+    def call(
+        self,
+        events: EventBatch,
+        resource: str,
+        client: PluginClient,
+        method: str,
+        request: Any,
+        timeout: float | None = None,
+    ) -> Any:
+        """Call ``method`` on the plugin with a deadline (given up when the kubelet stops);
+        record deadline and response-time violations."""
+        timeout = self.timeouts.call if timeout is None else timeout
+        started = self.clock.now()
+        try:
+            return call_unary(
+                self.clock, getattr(client.stub, method), request, timeout, self.aborter(client.generation)
+            )
+        except PluginCallError as failure:
+            if failure.deadline:
+                self.violation(
+                    events, contract.DEADLINE, resource, f"{method} did not answer within {timeout:g}s"
+                )
+            raise
+        finally:
+            elapsed = self.clock.now() - started
+            budget = self.timeouts.response_budget
+            if budget < elapsed < timeout:
+                self.violation(
+                    events,
+                    contract.RESPONSE_TIME,
+                    resource,
+                    f"{method} took {elapsed:.3f}s; the budget is {budget:g}s",
+                )
+
+    def violation(self, events: EventBatch, rule: str, resource: str, detail: str) -> None:
+        with self.lock:
+            self._violations.append(Violation(rule, resource, detail, self.clock.now()))
+        events.add("violation", {"rule": rule, "resource": resource, "detail": detail})
+
+    @property
+    def violations(self) -> list[Violation]:
+        with self.lock:
+            return list(self._violations)
