@@ -1,7 +1,9 @@
-"""Figures for the fake kubelet: registration, admission, restart and grace-period costs.
+"""Figures for the fake kubelet: registration, admission, restart, checkpoint and grace-period costs.
 
 Run: ``python benchmarks/bench_kubelet.py [--rounds N]``. Prints wall-clock figures (ms); the
 plugin is the tests' stub plugin, so this measures the kubelet side plus local gRPC.
+Targets (issue 20): no 200 ms stall when the kubelet stops right after a registration; a
+checkpoint write at 2,688 devices (8 H100 x 7 MIG x 48 replicas) <= 2 ms.
 """
 
 from __future__ import annotations
@@ -9,12 +11,16 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fake_kubelet import Container, FakeKubelet, Pod
+from deviceplugin.v1beta1 import api_pb2 as pb
+from fake_kubelet import Checkpoint, Container, FakeKubelet, Pod, PodDeviceEntry
+from fake_kubelet import checkpoint as ckpt
 from simkit import Clock, ObservationLog
 from tests.fake_kubelet.stub_plugin import StubPlugin
 
@@ -28,10 +34,41 @@ def figures(name: str, samples_ms: list[float]) -> None:
     print(f"{name:<44} n={len(ordered):<4} p50={statistics.median(ordered):8.3f} ms  p95={p95:8.3f} ms")
 
 
+def checkpoint_figures(rounds: int) -> None:
+    """Write and read a checkpoint of 2,688 replicated MIG devices with 56 pods holding one each."""
+    ids = [f"MIG-{uuid.UUID(int=g * 7 + m)}::{r}" for g in range(8) for m in range(7) for r in range(48)]
+    entries = [
+        PodDeviceEntry(
+            str(uuid.UUID(int=i)),
+            "app",
+            "nvidia.com/mig-1g.10gb",
+            {0: [ids[i * 48]]},
+            pb.ContainerAllocateResponse(envs={"NVIDIA_VISIBLE_DEVICES": ids[i * 48]}),
+        )
+        for i in range(56)
+    ]
+    data = Checkpoint(entries, {"nvidia.com/mig-1g.10gb": sorted(ids)})
+    with tempfile.TemporaryDirectory(prefix="fkb", dir="/tmp") as folder:
+        path = f"{folder}/kubelet_internal_checkpoint"
+        writes, reads = [], []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            ckpt.write(path, data)
+            t1 = time.perf_counter()
+            ckpt.read(path)
+            t2 = time.perf_counter()
+            writes.append((t1 - t0) * 1000)
+            reads.append((t2 - t1) * 1000)
+        size_kb = Path(path).stat().st_size / 1024
+    figures(f"checkpoint write, 2,688 devices ({size_kb:.0f} KB)", writes)
+    figures("checkpoint read + verify, 2,688 devices", reads)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=50)
     rounds = parser.parse_args().rounds
+    checkpoint_figures(rounds)
     clock = Clock()
     log = ObservationLog(clock)
     kubelet = FakeKubelet(log=log)
@@ -86,6 +123,24 @@ def main() -> None:
             kubelet.wait_for_allocatable(GPU, 8, timeout=5)
             restarts.append((time.perf_counter() - t0) * 1000)
         figures("restart -> plugin re-registered -> 8 healthy", restarts)
+
+        # The kubelet stops right after a registration, its plugin still serving: closing a
+        # freshly dialled channel must not wait for a connectivity watch (issue 20: 200 ms each).
+        stops = []
+        for _ in range(max(5, rounds // 5)):
+            plugin.stop()
+            plugin = StubPlugin(kubelet.socket_dir, devices=DEVICES, preferred=True).start()
+            since = log.last_seq
+            plugin.register(kubelet.socket_path)
+            kubelet.wait_for_event("devices", since=since, timeout=5)
+            t0 = time.perf_counter()
+            kubelet.restart()
+            stops.append((time.perf_counter() - t0) * 1000)
+        figures("restart() right after a registration", stops)
+        plugin.stop()
+        plugin = StubPlugin(kubelet.socket_dir, devices=DEVICES, preferred=True).start()
+        plugin.register(kubelet.socket_path)
+        kubelet.wait_for_allocatable(GPU, len(DEVICES), timeout=5)
 
         plugin.stop()
         kubelet.wait_for_allocatable(GPU, 0, timeout=5)

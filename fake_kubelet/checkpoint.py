@@ -8,11 +8,13 @@ Layout as the kubelet writes it (Go's encoding/json of its checkpoint struct)::
               "RegisteredDevices": {"<resource>": [healthy ids...]}},
      "Checksum": <uint32>}
 
-The kubelet checksums the Go object with a hash over a debug printout of it, which
-cannot be reproduced outside Go. We use FNV-1a (32 bit) over the canonical JSON of
-``Data`` (sorted keys, no spaces) instead: a real kubelet's checkpoint therefore reads
-as a checksum mismatch here, and ours as one there. What matters for plugins is
-kept: a corrupt file is a read error and the kubelet goes on without allocations.
+The kubelet checksums the Go object with FNV-1a over a debug printout of it, which
+cannot be reproduced outside Go. We use CRC-32 (``zlib.crc32``) over the canonical JSON
+of ``Data`` (sorted keys, no spaces) instead: a real kubelet's checkpoint therefore reads
+as a checksum mismatch here, and ours as one there. What matters for plugins is kept: a
+corrupt file is a read error and the kubelet goes on without allocations. (Until issue 20
+this was FNV-1a in pure Python: 15 ms per write at 2,688 devices; CRC-32 is in C, and
+detects every burst error up to 32 bits.)
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import binascii
 import json
 import os
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,11 +63,9 @@ class Checkpoint:
     registered: dict[str, list[str]] = field(default_factory=dict)
 
 
-def fnv1a32(data: bytes) -> int:
-    value = 0x811C9DC5
-    for byte in data:
-        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return value
+def checksum(data: bytes) -> int:
+    """The checkpoint's checksum of the canonical JSON of ``Data`` (an unsigned 32-bit int)."""
+    return zlib.crc32(data)
 
 
 def _canonical(data: object) -> bytes:
@@ -86,7 +87,7 @@ def to_json_data(checkpoint: Checkpoint) -> dict[str, Any]:
         "PodDeviceEntries": entries,
         "RegisteredDevices": {k: list(v) for k, v in checkpoint.registered.items()},
     }
-    return {"Data": data, "Checksum": fnv1a32(_canonical(data))}
+    return {"Data": data, "Checksum": checksum(_canonical(data))}
 
 
 def write(path: str, checkpoint: Checkpoint) -> None:
@@ -95,7 +96,7 @@ def write(path: str, checkpoint: Checkpoint) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".ckpt", dir=directory)
     try:
         with os.fdopen(fd, "w") as out:
-            json.dump(to_json_data(checkpoint), out)
+            out.write(json.dumps(to_json_data(checkpoint)))
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -112,10 +113,10 @@ def read(path: str) -> Checkpoint:
         raise CheckpointError(f"{path}: not JSON ({error})") from None
     try:
         data = raw["Data"]
-        checksum = raw["Checksum"]
+        recorded = raw["Checksum"]
     except (KeyError, TypeError):
         raise CheckpointError(f"{path}: expected an object with keys Data and Checksum") from None
-    if fnv1a32(_canonical(data)) != checksum:
+    if checksum(_canonical(data)) != recorded:
         raise CheckpointError(f"{path}: checkpoint is corrupted (checksum mismatch)")
     try:
         entries = [_entry(e) for e in data.get("PodDeviceEntries") or []]

@@ -75,6 +75,7 @@ class DeviceManager:
         self.closed = False
         self._generation = 0  # bumped on every stop: work of an older kubelet "process" is dropped
         self._violations: list[Violation] = []
+        self._written: tuple[int, dict[str, list[str]]] | None = None  # what the file holds now
 
     def events(self) -> EventBatch:
         return EventBatch(self.log)
@@ -126,6 +127,7 @@ class DeviceManager:
     # -- checkpoint ----------------------------------------------------------------------------
     def _read_checkpoint(self) -> dict[str, Any]:
         self.table.entries.clear()
+        self._written = None  # the file is the last process's; the next write goes through
         info: dict[str, Any] = {"found": False, "error": None, "resources": [], "entries": 0}
         data: ckpt.Checkpoint | None = None
         if os.path.exists(self.checkpoint_path):
@@ -150,13 +152,23 @@ class DeviceManager:
         return info
 
     def write_checkpoint(self) -> None:
+        """writeCheckpoint, skipped when the file already holds exactly this content.
+
+        The kubelet writes on every device update, allocation and pod removal; a rewrite of
+        the same bytes is invisible (only the file's inode and mtime change), and skipping it
+        spares a plugin that resends its unchanged list 5,000 times the same 5,000 writes.
+        """
         with self.lock:
             if self.closed or not os.path.isdir(self.socket_dir):
                 return
             registered = {
                 name: sorted(e.healthy) for name, e in sorted(self.table.entries.items()) if e.reported
             }
+            content = (self.pod_devices.version, registered)
+            if content == self._written:
+                return
             ckpt.write(self.checkpoint_path, ckpt.Checkpoint(self.pod_devices.to_entries(), registered))
+            self._written = content
 
     # -- plugins connect, list devices, disconnect (the plugin handler's callbacks) --------------
     def plugin_connected(self, client: PluginClient, options: pb.DevicePluginOptions) -> None:

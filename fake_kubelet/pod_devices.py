@@ -32,6 +32,12 @@ class PodDevices:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._allocs: dict[Key, Allocation] = {}
+        self._version = 0  # bumped on every change, so a writer can tell "nothing changed"
+
+    @property
+    def version(self) -> int:
+        with self._lock:
+            return self._version
 
     def get(self, pod_uid: str, container: str, resource: str) -> Allocation | None:
         with self._lock:
@@ -40,11 +46,14 @@ class PodDevices:
     def insert(self, pod_uid: str, container: str, resource: str, allocation: Allocation) -> None:
         with self._lock:
             self._allocs[(pod_uid, container, resource)] = allocation
+            self._version += 1
 
     def remove_pod(self, pod_uid: str) -> None:
         with self._lock:
-            for key in [k for k in self._allocs if k[0] == pod_uid]:
+            doomed = [k for k in self._allocs if k[0] == pod_uid]
+            for key in doomed:
                 del self._allocs[key]
+            self._version += bool(doomed)
 
     def container(self, pod_uid: str, container: str) -> dict[str, Allocation]:
         """The container's allocations by resource."""
@@ -93,3 +102,4 @@ class PodDevices:
                 (e.pod_uid, e.container, e.resource): Allocation(e.devices, dict(e.device_ids), e.response)
                 for e in entries
             }
+            self._version += 1

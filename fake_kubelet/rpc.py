@@ -44,6 +44,14 @@ def wait_future(
     return future.done()
 
 
+# The dial's first call: a method no plugin serves, sent with wait_for_ready. Any answer (the
+# plugin's gRPC server itself says UNIMPLEMENTED; no handler, no worker thread involved) proves
+# the connection is up, which is what Go's blocking dial waits for. grpc.channel_ready_future would
+# do the same through grpcio's connectivity poller, whose 0.2 s watch then stalls channel.close().
+DIAL_PROBE_METHOD = "/fake_kubelet.Dial/Connected"
+_NOT_CONNECTED = (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
+
+
 def dial(clock: Clock, path: str, timeout: float, aborted: Callable[[], bool] | None = None) -> grpc.Channel:
     """A blocking dial of a plugin socket, as the kubelet's ``grpc.WithBlock`` dial."""
     deadline = clock.now() + timeout
@@ -51,12 +59,18 @@ def dial(clock: Clock, path: str, timeout: float, aborted: Callable[[], bool] | 
     # pool, a dial to a path that another instance re-bound could reuse the old instance's connection.
     options = [("grpc.default_authority", "localhost"), ("grpc.use_local_subchannel_pool", 1)]
     channel = grpc.insecure_channel(unix_target(path), options=options)
-    ready = grpc.channel_ready_future(channel)
-    if not wait_future(clock, ready, deadline, aborted):
-        ready.cancel()
+    probe: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(DIAL_PROBE_METHOD)
+    future = probe.future(b"", timeout=timeout, wait_for_ready=True)
+    if not wait_future(clock, future, deadline, aborted) or _not_connected(future):
+        future.cancel()
         channel.close()
         raise PluginCallError(DIAL_ERROR, code="DeadlineExceeded", deadline=True)
     return channel
+
+
+def _not_connected(future: grpc.Future[Any]) -> bool:
+    error = future.exception()
+    return isinstance(error, grpc.Call) and error.code() in _NOT_CONNECTED
 
 
 def call_unary(

@@ -46,7 +46,7 @@ def test_the_file_has_the_kubelets_json_layout(registered, kubelet):
     assert entry["DeviceIDs"] == {"-1": ["b"], "1": ["a"]}
     response = pb.ContainerAllocateResponse.FromString(base64.b64decode(entry["AllocResp"]))
     assert response.envs["STUB_VISIBLE_DEVICES"] == "a,b"
-    assert raw["Checksum"] == ckpt.fnv1a32(
+    assert raw["Checksum"] == ckpt.checksum(
         json.dumps(raw["Data"], sort_keys=True, separators=(",", ":")).encode()
     )
 
@@ -97,7 +97,7 @@ def test_the_pre_1_20_flat_device_list_still_reads(sockdir):
         json.dump(
             {
                 "Data": data,
-                "Checksum": ckpt.fnv1a32(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()),
+                "Checksum": ckpt.checksum(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()),
             },
             out,
         )
@@ -115,3 +115,26 @@ def test_unreadable_checkpoints_say_what_is_wrong(sockdir):
         json.dump({"Data": {}}, out)
     with pytest.raises(CheckpointError, match="Data and Checksum"):
         ckpt.read(path)
+
+
+def test_a_device_list_that_changes_nothing_in_the_checkpoint_does_not_rewrite_it(
+    registered, kubelet, monkeypatch
+):
+    plugin = registered(devices=["a", "b"])
+    writes: list[Checkpoint] = []
+    real_write = ckpt.write
+    monkeypatch.setattr(ckpt, "write", lambda path, data: (writes.append(data), real_write(path, data)))
+
+    def relist(devices) -> None:
+        since = kubelet.log.last_seq
+        plugin.set_devices(devices)
+        kubelet.wait_for_event("devices", since=since, timeout=5)
+
+    relist(["a", "b"])  # the same list again
+    relist([device("a"), device("b", numa=[1])])  # topology is not checkpointed
+    assert writes == []
+    relist([device("a"), device("b", health="Unhealthy")])
+    assert [w.registered for w in writes] == [{GPU: ["a"]}]
+    assert ckpt.read(kubelet.checkpoint_path).registered == {GPU: ["a"]}
+    kubelet.admit(Pod("p", [Container("app", {GPU: 1})]))
+    assert len(writes) == 2 and len(writes[-1].entries) == 1
