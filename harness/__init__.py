@@ -20,7 +20,7 @@ _EXPORTS = {
     "ScenarioError": "harness.errors",
     "Loc": "harness.errors",
     "run_scenario": "harness.runner",
-    "RunOptions": "harness.runner",
+    "RunOptions": "harness.options",
     "Result": "harness.result",
     "load_all": "harness.collect",
     "step": "harness.model.registry",

@@ -1,26 +1,25 @@
-"""The live state of one running scenario, as steps and conditions see it.
+"""What a step or a condition sees of its running scenario: the seam third-party steps type against.
 
-One :class:`Ctx` per scenario case: its clock and observation log, the node, the kubelet, the
-plugin launcher, the pods it admitted and what came back. It is also the template resolver
-(``{gpu2.uuid}``, ``{healthy}``) and the place where step failures are raised from.
+:class:`Ctx` is a ``Protocol``, not the runner's class: steps and conditions (ours and those
+registered through entry points) depend on this page only, and the runner's live state
+(:class:`harness.runner.live.LiveCtx`) satisfies it. Nothing here imports the scenario model,
+so the model can name ``Ctx`` in its signatures without an import circle.
+
+It also holds the two exceptions a step may raise on purpose: :class:`StepFailed` (the
+scenario's expectation did not hold) and :class:`Skip` (the scenario cannot run here).
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import threading
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from harness import templating
-from harness.devices import AliasError, DeviceTable
-from harness.templating import AllocatedRef, DeviceRef, Expr, ListRef, MatrixRef, PlainRef
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from fake_kubelet import Admission, ContainerStart, FakeKubelet, Pod, ResourceState
+    from harness.devices import DeviceTable
     from harness.launchers.base import Launcher
-    from harness.model.base import StepCall
-    from harness.model.scenario import Scenario
+    from harness.templating import Expr
     from simkit import Clock, ObservationLog
 
 
@@ -48,112 +47,156 @@ class Paths:
     nvml_socket: str
 
 
-@dataclass
-class Ctx:
-    scenario: Scenario
-    clock: Clock
-    log: ObservationLog
-    paths: Paths
-    node: Any = None  # FakeNVML, or an overlay on the machine's NVML
-    nvml: Any = None  # what the plugin is given (the node, pynvml, or an overlay)
-    kubelet: Any = None
-    launcher: Launcher | None = None
-    pods: dict[str, Any] = field(default_factory=dict)
-    admissions: dict[str, Any] = field(default_factory=dict)
-    starts: list[Any] = field(default_factory=list)
-    step: StepCall | None = None
-    step_seq: int = 0  # log position when the last action step began ("since: step")
-    real: bool = False
-    never: Any = None  # the NeverWatch
-    gpu_source: Any = None  # what aliases resolve against, when not the node itself
-    lock: threading.Lock = field(default_factory=threading.Lock)
+class MigRecord(Protocol):
+    """One MIG device of a node's GPU, as aliases (``gpu0/mig1``) resolve it."""
 
-    def __post_init__(self) -> None:
-        self.devices = DeviceTable(self._gpus)
+    @property
+    def index(self) -> int: ...
+    @property
+    def uuid(self) -> str: ...
+    @property
+    def gi(self) -> int: ...
+    @property
+    def ci(self) -> int: ...
+    @property
+    def profile(self) -> str: ...
 
-    def _gpus(self) -> list[Any]:
-        source = self.gpu_source or self.node
-        if source is None:
-            return []
-        return list(source.gpus)
+
+class GpuRecord(Protocol):
+    """One GPU of a node, as aliases (``gpu2.uuid``) resolve it (``fake_nvml.NodeGpu`` is one)."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def uuid(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def minor(self) -> int: ...
+    @property
+    def pci_bus_id(self) -> str: ...
+    @property
+    def numa_node(self) -> int | None: ...
+    @property
+    def mig_devices(self) -> Sequence[MigRecord]: ...
+
+
+class Node(Protocol):
+    """The node the harness reads GPUs from and injects faults into.
+
+    ``fake_nvml.FakeNVML`` implements all of it; ``fake_nvml.OverlayNVML`` (real GPUs) carries
+    XID and ECC events and refuses what real hardware cannot show.
+    """
+
+    @property
+    def gpus(self) -> Sequence[GpuRecord]: ...
+    def inject_xid(self, gpu: int | str, xid: int, gi: int | None = None, ci: int | None = None) -> int: ...
+    def inject_ecc(self, gpu: int | str, double_bit: bool = False) -> int: ...
+    def lose_gpu(self, gpu: int | str) -> None: ...
+    def recover_gpu(self, gpu: int | str) -> None: ...
+    def hide_gpu(self, gpu: int | str) -> None: ...
+    def unhide_gpu(self, gpu: int | str) -> None: ...
+    def unsupported_events(self, gpu: int | str, unsupported: bool = True) -> None: ...
+    def fail_init(self, mode: str | int | None) -> None: ...
+    def fail_calls(self, function: str, error: int | str = ..., count: int | None = 1) -> None: ...
+    def add_latency(self, function: str, seconds: float) -> None: ...
+
+
+class CaseInfo(Protocol):
+    """What a step reads of the scenario it belongs to (``harness.model.scenario.Scenario`` is one)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def resource(self) -> str: ...
+    @property
+    def within(self) -> float: ...
+
+
+class Ctx(Protocol):
+    """The live state of one scenario case as steps and conditions use it.
+
+    Components: the scenario ``clock`` and observation ``log``, the ``node``, the ``kubelet``
+    and the plugin ``launcher``. Bookkeeping of steps: the pods they made, what admission
+    returned, container starts. Helpers resolve templates and device aliases and raise
+    :class:`StepFailed` with the node's own words when an alias names nothing.
+    """
+
+    @property
+    def scenario(self) -> CaseInfo: ...
+    @property
+    def clock(self) -> Clock: ...
+    @property
+    def log(self) -> ObservationLog: ...
+    @property
+    def paths(self) -> Paths: ...
+    @property
+    def real(self) -> bool:
+        """True when the node is this machine's GPUs (``--nvml real``)."""
+        ...
+
+    # The components, set while the runner builds the case (setters for that builder).
+    @property
+    def node(self) -> Node: ...
+    @node.setter
+    def node(self, value: Node) -> None: ...
+    @property
+    def nvml(self) -> object:
+        """What the plugin under test is given as its NVML (the node, pynvml, or an overlay)."""
+        ...
+
+    @nvml.setter
+    def nvml(self, value: object) -> None: ...
+    @property
+    def gpu_source(self) -> Node | None:
+        """What aliases resolve against when it is not the node itself (a recorded real node)."""
+        ...
+
+    @gpu_source.setter
+    def gpu_source(self, value: Node | None) -> None: ...
+    @property
+    def kubelet(self) -> FakeKubelet: ...
+    @property
+    def launcher(self) -> Launcher: ...
+    @property
+    def devices(self) -> DeviceTable: ...
+
+    # What steps did so far.
+    @property
+    def pods(self) -> dict[str, Pod]: ...
+    @property
+    def admissions(self) -> dict[str, Admission]: ...
+    @property
+    def starts(self) -> list[ContainerStart]: ...
+    @property
+    def step_seq(self) -> int:
+        """The log position when the last action step began (``since: step``)."""
+        ...
 
     def never_failed(self) -> bool:
-        return self.never is not None and self.never.violation is not None
+        """True once a ``never:`` condition has held (waits stop early)."""
+        ...
 
-    # -- templates ----------------------------------------------------------------------
-    def resolve(self, expr: Expr) -> str | list[str]:
-        try:
-            return self._resolve(expr)
-        except AliasError as exc:
-            raise StepFailed(str(exc)) from None
-
-    def _resolve(self, expr: Expr) -> str | list[str]:
-        if isinstance(expr, DeviceRef):
-            return self.devices.value(expr)
-        if isinstance(expr, ListRef):
-            state = self.resource_state(expr.resource)
-            if state is None:
-                return []
-            if expr.which == "healthy":
-                return [d.id for d in state.devices if d.health == "Healthy"]
-            if expr.which == "unhealthy":
-                return [d.id for d in state.devices if d.health != "Healthy"]
-            return [d.id for d in state.devices]
-        if isinstance(expr, AllocatedRef):
-            admission = self.admissions.get(expr.pod)
-            if admission is None:
-                raise StepFailed(
-                    f"{{allocated.{expr.pod}.{expr.container}}}: no pod '{expr.pod}' was admitted"
-                )
-            return list(admission.devices(expr.container, expr.resource or self.scenario.resource))
-        if isinstance(expr, PlainRef):
-            return {
-                "socket_dir": self.paths.socket_dir,
-                "kubelet_socket": self.paths.kubelet_socket,
-                "nvml": "real" if self.real else f"connect:{self.paths.nvml_socket}",
-                "resource": self.scenario.resource,
-                "python": sys.executable,
-                "scenario_dir": os.path.dirname(os.path.abspath(self.scenario.path)),
-            }[expr.name]
-        if isinstance(expr, MatrixRef):  # pragma: no cover - replaced at load time
-            return str(self.scenario.values.get(expr.name, ""))
-        raise StepFailed(f"cannot resolve template {expr!r}")  # pragma: no cover
-
+    def resolve(self, expr: Expr) -> str | list[str]: ...
     def t(self, text: str) -> str:
-        """Render a templated string."""
-        return templating.render(str(text), self)
+        """Render a templated string (``{gpu2.uuid}``, ``{healthy}``)."""
+        ...
 
     def device_id(self, ref: str) -> str:
         """A device reference (alias, template or literal ID) → the device ID the plugin uses."""
-        try:
-            return self.devices.device_id(self.t(ref))
-        except AliasError as exc:
-            raise StepFailed(str(exc)) from None
+        ...
 
     def mig_ids(self, ref: str) -> set[str]:
         """The MIG device IDs a plain GPU alias stands for (empty when it is not one)."""
-        try:
-            return self.devices.mig_ids(self.t(ref))
-        except AliasError as exc:
-            raise StepFailed(str(exc)) from None
+        ...
 
-    def gpu_index(self, ref: str | int) -> int:
-        try:
-            return self.devices.gpu_index(self.t(str(ref)))
-        except AliasError as exc:
-            raise StepFailed(str(exc)) from None
-
-    # -- kubelet state ------------------------------------------------------------------
-    def resource_state(self, name: str | None = None) -> Any:
+    def gpu_index(self, ref: str | int) -> int: ...
+    def resource_state(self, name: str | None = None) -> ResourceState | None:
         """The kubelet's view of a resource (None when it has never been registered)."""
-        resource = name or self.scenario.resource
-        if self.kubelet is None:
-            return None
-        try:
-            return self.kubelet.resource(resource)
-        except KeyError:
-            return None
+        ...
 
     def note(self, kind: str, **data: Any) -> None:
-        """A harness event (steps, expectations) in the observation log."""
-        self.log.append("harness", kind, **data)
+        """A ``"harness"`` event in the observation log."""
+        ...

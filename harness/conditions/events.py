@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from harness.conditions.plugin import since_seq
-from harness.model.base import Condition, Verdict
+from harness.model.base import Condition, Verdict, since_seq
 from harness.model.matcher import Matcher
 from harness.model.registry import condition
 from harness.model.schema import doc

@@ -9,17 +9,13 @@ from typing import TYPE_CHECKING, Literal
 
 from harness.errors import ScenarioError
 from harness.loader import YNode
-from harness.model.base import Condition, Verdict
+from harness.model.base import Condition, Verdict, since_seq
 from harness.model.matcher import Matcher
 from harness.model.registry import condition
 from harness.model.schema import ParseCtx, doc, one_field_shorthand, wrap_as
 
 if TYPE_CHECKING:
     from harness.context import Ctx
-
-
-def since_seq(ctx: Ctx, since: str) -> int:
-    return ctx.step_seq if since == "step" else 0
 
 
 @condition("log")

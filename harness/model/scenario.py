@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from harness.errors import Loc, ScenarioError
 from harness.loader import YNode
-from harness.model.base import ConditionSet, StepCall
+from harness.model.calls import ConditionSet, StepCall
 from harness.model.compose import Case, compose
 from harness.model.duration import Duration
 from harness.model.schema import ParseCtx, doc, loc_field, one_field_shorthand, parse_dataclass

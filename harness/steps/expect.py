@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from harness.context import StepFailed
 from harness.errors import ScenarioError
 from harness.loader import YNode
-from harness.model.base import ConditionSet, Step
+from harness.model.base import Step
+from harness.model.calls import ConditionSet
 from harness.model.duration import Duration
 from harness.model.registry import step
 from harness.model.schema import ParseCtx

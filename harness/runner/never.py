@@ -9,12 +9,13 @@ the step it happened in; the runner fails the scenario at the end of that step.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from harness.context import Ctx
-    from harness.model.base import ConditionSet
+    from harness.model.calls import ConditionSet
 
 
 @dataclass
@@ -27,14 +28,15 @@ class NeverViolation:
 
 
 class NeverWatch:
-    def __init__(self, ctx: Ctx, sets: list[ConditionSet]) -> None:
+    def __init__(self, ctx: Ctx, sets: list[ConditionSet], current_step: Callable[[], str]) -> None:
         self.ctx = ctx
         self.sets = sets
+        self.current_step = current_step  # the title of the step running now ("setup" before any)
         self.violation: NeverViolation | None = None
         self._dirty = threading.Event()
         self._stop = False
         self._thread: threading.Thread | None = None
-        self._unsubscribe = None
+        self._unsubscribe: Callable[[], None] | None = None
 
     def start(self) -> None:
         if not self.sets:
@@ -55,12 +57,11 @@ class NeverWatch:
             except Exception:  # e.g. a template naming no device yet: the condition does not hold
                 continue
             if verdict.ok and self.violation is None:
-                step = self.ctx.step
                 self.violation = NeverViolation(
                     cset.describe(),
                     verdict.observed,
                     self.ctx.clock.now(),
-                    step.title() if step else "setup",
+                    self.current_step(),
                     str(cset.loc),
                 )
                 self.ctx.log.touch()  # wake expectations that wait, so they stop early

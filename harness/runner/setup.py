@@ -1,0 +1,156 @@
+"""Builds the parts of one scenario case onto an ExitStack, so teardown runs in reverse order.
+
+In order: a short private dir under /tmp (unix socket paths stay < 107 bytes), a simkit Clock
+and ObservationLog, the node (simulated, or the machine's GPUs with an overlay for injected
+events), the FakeKubelet on ``<dir>/dp/kubelet.sock`` and the plugin launcher. Each teardown
+callback is guarded, so one failing part cannot leak the others.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from harness.context import Paths, Skip, StepFailed
+from harness.launchers import (
+    InProcessLauncher,
+    LaunchSpec,
+    NamespaceLauncher,
+    SubprocessLauncher,
+    Unavailable,
+)
+from harness.model.scenario import Scenario
+from harness.options import RunOptions
+from harness.runner.live import LiveCtx
+from simkit import Clock, ObservationLog
+
+
+def _short_tmp() -> str:
+    return tempfile.mkdtemp(prefix="gh", dir="/tmp")
+
+
+def launcher_kind(scenario: Scenario, options: RunOptions) -> tuple[str, str]:
+    """Which launcher runs the plugin, and its command line ('' for ours in-process)."""
+    if options.plugin_cmd and scenario.plugin.command:
+        raise Skip(
+            "this scenario runs its own plugin (plugin.command) to exercise the kubelet; "
+            "--plugin-cmd does not apply to it"
+        )
+    command = options.plugin_cmd or scenario.plugin.command or ""
+    kind = options.launcher or scenario.plugin.launcher or ("subprocess" if command else "inprocess")
+    if kind in ("subprocess", "namespace") and not command:
+        raise StepFailed(f"the {kind} launcher needs a command: give plugin.command or --plugin-cmd")
+    if options.plugin_cmd and kind == "inprocess":
+        kind = "subprocess"
+    return kind, command
+
+
+class Setup:
+    """Makes the node, the kubelet and the plugin launcher of one case (see the module doc)."""
+
+    def __init__(self, scenario: Scenario, options: RunOptions, stack: contextlib.ExitStack) -> None:
+        self.scenario = scenario
+        self.options = options
+        self.stack = stack
+
+    def guard(self, fn: Callable[[], Any]) -> None:
+        def safe() -> None:
+            with contextlib.suppress(Exception):
+                fn()
+
+        self.stack.callback(safe)
+
+    def build(self) -> LiveCtx:
+        scenario = self.scenario
+        tmp = _short_tmp()
+        self.stack.callback(shutil.rmtree, tmp, True)
+        socket_dir = os.path.join(tmp, "dp")
+        os.makedirs(socket_dir, mode=0o750)
+        paths = Paths(
+            tmp, socket_dir, os.path.join(socket_dir, "kubelet.sock"), os.path.join(tmp, "nvml.sock")
+        )
+        clock = Clock()
+        self.guard(clock.close)
+        log = ObservationLog(clock)
+        kind, command = launcher_kind(scenario, self.options)
+        # The first event; it also keeps the log truthy for components that test `log or ...`.
+        log.append("harness", "setup", scenario=scenario.id, tmp=tmp, launcher=kind, nvml=self.options.nvml)
+        ctx = LiveCtx(scenario, clock, log, paths, real=self.options.nvml == "real")
+        self.node(ctx, kind)
+        self.kubelet(ctx)
+        self.launcher(ctx, kind, command)
+        return ctx
+
+    def node(self, ctx: LiveCtx, kind: str) -> None:
+        if ctx.real:
+            from harness.realnode import real_node
+
+            real_node(ctx, self.stack, kind)
+            return
+        from fake_nvml import FakeNVML
+
+        spec = self.scenario.node
+        try:
+            node = FakeNVML.from_spec(spec.source(), seed=spec.seed, clock=ctx.clock, log=ctx.log)
+        except (ValueError, OSError) as exc:
+            raise StepFailed(f"cannot build the node {spec.spec!r} ({spec.loc}): {exc}") from None
+        self.guard(node.close)
+        ctx.node = node  # aliases (gpu0) resolve against this node from here on
+        ctx.nvml = node
+        for alias, profiles in spec.mig.items():
+            try:
+                node.enable_mig(ctx.devices.gpu_index(alias), profiles)
+            except (ValueError, LookupError) as exc:
+                raise StepFailed(f"cannot set the MIG layout of {alias} ({spec.loc}): {exc}") from None
+        if kind != "inprocess":
+            server = node.serve(ctx.paths.nvml_socket)
+            self.guard(server.close)
+
+    def kubelet(self, ctx: LiveCtx) -> None:
+        from fake_kubelet import FakeKubelet
+
+        spec = self.scenario.kubelet
+        kubelet = FakeKubelet(ctx.paths.socket_dir, clock=ctx.clock, log=ctx.log, profile=spec.profile)
+        self.guard(kubelet.close)
+        ctx.kubelet = kubelet
+        if spec.start:
+            kubelet.start()
+
+    def launcher(self, ctx: LiveCtx, kind: str, command: str) -> None:
+        plugin = self.scenario.plugin
+        args = [ctx.t(a) for a in plugin.args]
+        if plugin.config is not None:
+            config_path = os.path.join(ctx.paths.tmp, "config.yaml")
+            with open(config_path, "w", encoding="utf-8") as f:
+                yaml.safe_dump(plugin.config, f)
+            args += ["--config-file", config_path]
+        nvml_endpoint = "real" if ctx.real else f"connect:{ctx.paths.nvml_socket}"
+        spec = LaunchSpec(
+            args,
+            {k: ctx.t(v) for k, v in plugin.env.items()},
+            ctx.paths.socket_dir,
+            ctx.paths.kubelet_socket,
+            nvml=ctx.nvml,
+            nvml_endpoint=nvml_endpoint,
+            command=command,
+            scenario_dir=os.path.dirname(os.path.abspath(self.scenario.path)) if self.scenario.path else "",
+        )
+        cls = {
+            "inprocess": InProcessLauncher,
+            "subprocess": SubprocessLauncher,
+            "namespace": NamespaceLauncher,
+        }[kind]
+        try:
+            launcher = cls(spec, ctx.log)
+        except Unavailable as exc:
+            raise Skip(str(exc)) from None
+        self.guard(launcher.close)
+        ctx.launcher = launcher
+        if plugin.start:
+            launcher.start()
