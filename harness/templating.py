@@ -6,11 +6,17 @@ resolves them against the node. ``{matrix.NAME}`` is replaced when a ``matrix:``
 file; every other expression is resolved at run time by a :class:`Resolver` (the scenario's
 context). ``{{`` and ``}}`` stand for literal braces. Syntax is checked at load time, so a typo
 such as ``{gpu2.uid}`` is a ``file:line:col`` error, not a failure halfway through a run.
+
+This is the one template engine: plugin command lines (``{socket_dir}``, ``{nvml}``) are
+rendered here too, token by token (:func:`render_argv`), with the launcher's own values for
+the plain names layered over the scenario's (:class:`PlainValues`).
 """
 
 from __future__ import annotations
 
 import re
+import shlex
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -226,3 +232,35 @@ def render_value(text: str, resolver: Resolver) -> str | list[str]:
         if len(pieces) == 1 and not isinstance(pieces[0], str):
             return resolver.resolve(pieces[0])
     return render(text, resolver)
+
+
+class PlainValues:
+    """A resolver that answers plain names (``{socket_dir}``) from ``values`` and the rest from ``base``.
+
+    A launcher uses it to say what ``{socket_dir}`` means for the process it starts (inside a
+    private mount namespace: ``/var/lib/kubelet/device-plugins``) while device aliases and
+    device lists still resolve against the scenario.
+    """
+
+    def __init__(self, values: Mapping[str, str], base: Resolver | None = None) -> None:
+        self.values = values
+        self.base = base
+
+    def resolve(self, expr: Expr) -> str | list[str]:
+        if isinstance(expr, PlainRef) and expr.name in self.values:
+            return self.values[expr.name]
+        if self.base is None:
+            raise TemplateError(
+                f"'{{{_unparse(expr)}}}' cannot be used here",
+                f"use {', '.join('{' + name + '}' for name in self.values)}",
+            )
+        return self.base.resolve(expr)
+
+
+def render_argv(command: str, resolver: Resolver) -> list[str]:
+    """Split a command line as a shell would (no shell runs) and render the templates of each word.
+
+    A value with spaces stays one argument: ``--socket-dir {socket_dir}`` is two words whatever
+    the path holds.
+    """
+    return [render(word, resolver) for word in shlex.split(command)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.templating import Resolver
 from simkit import ObservationLog
 
 
@@ -30,6 +31,7 @@ class LaunchSpec:
     scenario_dir: str = ""  # what {scenario_dir} expands to: the scenario file's folder
     name: str = "plugin"
     extra: dict[str, Any] = field(default_factory=dict)
+    resolver: Resolver | None = None  # the scenario's templates ({gpu0.uuid}) in the command line
 
 
 class Launcher:

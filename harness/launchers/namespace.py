@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 from harness.launchers.base import LaunchSpec, Unavailable
-from harness.launchers.subprocess import SubprocessLauncher, expand
+from harness.launchers.subprocess import SubprocessLauncher
 from simkit import ObservationLog
 
 DEVICE_PLUGIN_DIR = "/var/lib/kubelet/device-plugins"
@@ -59,7 +59,7 @@ class NamespaceLauncher(SubprocessLauncher):
         }
 
     def argv(self) -> list[str]:
-        inner = [*expand(self.spec.command, self.placeholders()), *self.spec.args]
+        inner = [*self.command_argv(), *self.spec.args]
         scratch = os.path.join(os.path.dirname(self.spec.socket_dir.rstrip("/")), "ns")
         return [
             shutil.which("unshare") or "unshare",

@@ -11,27 +11,16 @@ the environment.
 from __future__ import annotations
 
 import os
-import shlex
 import signal
 import subprocess
 import sys
 import threading
 
 from harness.launchers.base import Launcher, LaunchSpec
+from harness.templating import PlainValues, render_argv
 from simkit import ObservationLog
 
 STOP_TIMEOUT_S = 10.0
-
-
-def expand(command: str, mapping: dict[str, str]) -> list[str]:
-    """Split a command line and fill its placeholders (other braces are left alone)."""
-    argv = shlex.split(command)
-    out = []
-    for token in argv:
-        for key, value in mapping.items():
-            token = token.replace("{" + key + "}", value)
-        out.append(token)
-    return out
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
@@ -59,8 +48,12 @@ class SubprocessLauncher(Launcher):
             "scenario_dir": self.spec.scenario_dir,
         }
 
+    def command_argv(self) -> list[str]:
+        """The command line with its templates rendered (the scenario's, under our plain values)."""
+        return render_argv(self.spec.command, PlainValues(self.placeholders(), self.spec.resolver))
+
     def argv(self) -> list[str]:
-        return [*expand(self.spec.command, self.placeholders()), *self.spec.args]
+        return [*self.command_argv(), *self.spec.args]
 
     @property
     def running(self) -> bool:

@@ -140,6 +140,7 @@ class Setup:
             nvml_endpoint=nvml_endpoint,
             command=command,
             scenario_dir=os.path.dirname(os.path.abspath(self.scenario.path)) if self.scenario.path else "",
+            resolver=ctx,
         )
         cls = {
             "inprocess": InProcessLauncher,

@@ -165,6 +165,18 @@ def test_a_plugin_process_finds_the_harnesss_python_first_on_path(write) -> None
     assert stub.parent.is_dir()
 
 
+def test_a_plugin_command_line_uses_the_same_templates_as_the_rest_of_the_scenario(write) -> None:
+    result = run(
+        write,
+        'plugin: {command: \'python -c "import sys; print(sys.argv[1:])" {gpu1.uuid} "{socket_dir}"\'}\n'
+        'steps:\n  - expect: {log: "GPU-", within: 5s}\n',
+    )
+    assert result.status == "passed", result.report()
+    (start,) = [e for e in result.events if e["source"] == "plugin" and e["kind"] == "start"]
+    argv = start["data"]["argv"]
+    assert argv[-2].startswith("GPU-") and argv[-1].endswith("/dp")
+
+
 def test_a_scenario_with_its_own_plugin_command_is_skipped_under_plugin_cmd(write) -> None:
     result = run(
         write,

@@ -40,3 +40,15 @@ def test_an_unbalanced_brace_is_an_error_with_the_fix() -> None:
     with pytest.raises(TemplateError) as info:
         templating.check("a { b")
     assert "{{" in info.value.hint
+
+
+def test_a_command_line_renders_word_by_word_with_the_launchers_plain_values_first() -> None:
+    values = templating.PlainValues({"socket_dir": "/var/lib/kubelet/device-plugins"}, Resolver())
+    argv = templating.render_argv("plugin --socket-dir {socket_dir} --only '{gpu0.uuid} x'", values)
+    assert argv == ["plugin", "--socket-dir", "/var/lib/kubelet/device-plugins", "--only", "<gpu0.uuid> x"]
+
+
+def test_a_command_line_without_a_scenario_names_what_it_may_use() -> None:
+    with pytest.raises(TemplateError, match="cannot be used here") as info:
+        templating.render_argv("p {healthy}", templating.PlainValues({"nvml": "connect:/s"}))
+    assert "{nvml}" in info.value.hint
