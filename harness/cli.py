@@ -22,10 +22,10 @@ from harness.collect import load_all
 from harness.keywords import KeywordError, compile_keywords
 from harness.model.scenario import Scenario, load
 from harness.options import NVML_CHOICES, NVML_HELP, PLUGIN_CMD_HELP
-from harness.result import Result
+from harness.result import Result, Status
 from harness.runner import RunOptions, run_scenario
 
-MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "skipped": "SKIP"}
+MARK = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.ERROR: "ERROR", Status.SKIPPED: "SKIP"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,8 +80,8 @@ def _line(result: Result) -> str:
 def _summary(results: list[Result], wall: float) -> str:
     width = max([len(r.id) for r in results] + [8])
     lines = ["", f"{'result':<7} {'scenario':<{width}} {'time':>9}  why", "-" * (width + 30)]
-    for r in sorted(results, key=lambda r: (r.status == "passed", r.path, r.id)):
-        why = r.skip_reason if r.status == "skipped" else (r.failure.message if r.failure else "")
+    for r in sorted(results, key=lambda r: (r.status == Status.PASSED, r.path, r.id)):
+        why = r.skip_reason if r.status == Status.SKIPPED else (r.failure.message if r.failure else "")
         lines.append(f"{MARK[r.status]:<7} {r.id:<{width}} {r.duration_s * 1000:7.0f}ms  {why[:90]}")
     counts = {s: sum(r.status == s for r in results) for s in MARK}
     lines.append("")
@@ -124,7 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(_line(results[-1]), flush=True)
     wall = time.perf_counter() - start
     for r in results:
-        if r.status in ("failed", "error"):
+        if r.status in (Status.FAILED, Status.ERROR):
             print("\n" + r.report(), file=sys.stderr)
     print(_summary(results, wall))
     if reports is not None:
@@ -171,7 +171,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     print()
     print(render_text(build_timeline(result.events, result.gpus)))
     print()
-    print(result.report() if not result.status == "passed" else f"{scenario.id}: passed")
+    print(result.report() if not result.status == Status.PASSED else f"{scenario.id}: passed")
     return 0 if result.ok else 1
 
 

@@ -25,7 +25,7 @@ import pytest
 
 from harness.errors import ScenarioError
 from harness.options import NVML_CHOICES, NVML_HELP, PLUGIN_CMD_HELP
-from harness.result import SKIPPED, Result
+from harness.result import Result, Status
 
 SESSION_ENV = "HARNESS_REPORT_SESSION"
 
@@ -138,9 +138,9 @@ class ScenarioItem(pytest.Item):
             (folder / "result.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
         if allure is not None:
             self._attach(allure, result)
-        if result.status == SKIPPED:
+        if result.status == Status.SKIPPED:
             pytest.skip(result.skip_reason)
-        if result.status != "passed":
+        if result.status != Status.PASSED:
             raise ScenarioFailed(result)
 
     def _attach(self, allure: Any, result: Result) -> None:

@@ -8,9 +8,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, fields
+from enum import StrEnum
 from typing import Any
 
-PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
+
+class Status(StrEnum):
+    """How a case or a step ended (a ``str``, so results stay JSON as they were)."""
+
+    PASSED = "passed"
+    FAILED = "failed"  # an expectation of the scenario did not hold
+    ERROR = "error"  # the harness, a component or the scenario itself broke
+    SKIPPED = "skipped"  # the case cannot run here; the reason says why
+
+    @property
+    def ok(self) -> bool:
+        """Passed or skipped: nothing to fix."""
+        return self in (Status.PASSED, Status.SKIPPED)
 
 
 @dataclass
@@ -19,7 +32,7 @@ class StepResult:
     key: str
     title: str
     loc: str
-    status: str
+    status: Status
     t_start: float = 0.0
     t_end: float = 0.0
     wall_s: float = 0.0
@@ -46,7 +59,7 @@ class Result:
     title: str
     description: str
     tags: list[str]
-    status: str = PASSED
+    status: Status = Status.PASSED
     skip_reason: str = ""
     failure: Failure | None = None
     steps: list[StepResult] = field(default_factory=list)
@@ -68,7 +81,7 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return self.status in (PASSED, SKIPPED)
+        return self.status.ok
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -83,7 +96,9 @@ class Result:
         known = {f.name for f in fields(cls)}
         data = {k: v for k, v in data.items() if k in known}
         failure = data.pop("failure", None)
-        steps = [StepResult(**s) for s in data.pop("steps", [])]
+        steps = [StepResult(**{**s, "status": Status(s["status"])}) for s in data.pop("steps", [])]
+        if "status" in data:
+            data["status"] = Status(data["status"])
         result = cls(**data)
         result.failure = Failure(**failure) if failure else None
         result.steps = steps
@@ -91,7 +106,7 @@ class Result:
 
     def report(self, last_events: int = 12) -> str:
         """The readable failure (or skip) message: step, expectation, observation, last events."""
-        if self.status == SKIPPED:
+        if self.status == Status.SKIPPED:
             return f"{self.id}: skipped: {self.skip_reason}"
         if self.failure is None:
             return f"{self.id}: {self.status}"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from harness.reports.svg import render_svg
 from harness.reports.timeline import build_timeline
-from harness.result import Result
+from harness.result import Result, Status
 
-STATUS = {"passed": "passed", "failed": "failed", "error": "broken", "skipped": "skipped"}
+STATUS = {Status.PASSED: "passed", Status.FAILED: "failed", Status.ERROR: "broken", Status.SKIPPED: "skipped"}
 
 
 def write_allure(folder: Path, result: Result) -> Path:
@@ -36,7 +36,7 @@ def write_allure(folder: Path, result: Result) -> Path:
         "fullName": f"{result.path}::{result.id}",
         "description": result.description,
         "status": STATUS.get(result.status, "unknown"),
-        "statusDetails": {"message": result.report() if result.status != "passed" else ""},
+        "statusDetails": {"message": result.report() if result.status != Status.PASSED else ""},
         "steps": [
             {"name": s.title, "status": STATUS.get(s.status, "unknown"), "start": start, "stop": stop}
             for s in result.steps

@@ -6,7 +6,7 @@ from html import escape
 from pathlib import Path
 
 from harness.reports.write import case_dir, read_results
-from harness.result import Result
+from harness.result import Result, Status
 
 STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}
 td,th{border-bottom:1px solid #ddd;padding:4px 8px;vertical-align:top}
@@ -21,12 +21,12 @@ def write_index(reports: Path, results: list[Result] | None = None) -> Path:
         counts[r.status] = counts.get(r.status, 0) + 1
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no scenarios"
     rows = []
-    for r in sorted(results, key=lambda r: (r.status == "passed", r.path, r.id)):
+    for r in sorted(results, key=lambda r: (r.status == Status.PASSED, r.path, r.id)):
         folder = case_dir(reports, r).name
         detail = ""
-        if r.status in ("failed", "error"):
+        if r.status in (Status.FAILED, Status.ERROR):
             detail = f"<pre>{escape(r.report(last_events=8))}</pre>"
-        elif r.status == "skipped":
+        elif r.status == Status.SKIPPED:
             detail = escape(r.skip_reason)
         rows.append(
             f'<tr><td class="{r.status}">{r.status}</td><td><a href="{folder}/events.json">{escape(r.id)}</a>'

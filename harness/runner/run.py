@@ -17,7 +17,7 @@ from harness.context import Skip, StepFailed
 from harness.model.calls import StepCall
 from harness.model.scenario import Scenario
 from harness.options import RunOptions
-from harness.result import ERROR, FAILED, PASSED, SKIPPED, Failure, Result, StepResult
+from harness.result import Failure, Result, Status, StepResult
 from harness.runner.live import LiveCtx
 from harness.runner.never import NeverWatch
 from harness.runner.setup import Setup
@@ -73,12 +73,12 @@ def run_scenario(
                 result.setup_s = t_steps - t0
                 _run_steps(ctx, result, on_step, around_step)
                 _check_never(ctx, final=True)
-                result.status = PASSED
+                result.status = Status.PASSED
             except Skip as exc:
-                result.status, result.skip_reason = SKIPPED, str(exc)
+                result.status, result.skip_reason = Status.SKIPPED, str(exc)
             except StepFailed as exc:
                 step = ctx.step if ctx is not None else None
-                result.status = FAILED
+                result.status = Status.FAILED
                 result.failure = Failure(
                     step.title() if step else "setup",
                     str(step.loc if step else scenario.loc),
@@ -88,7 +88,7 @@ def run_scenario(
                 )
             except Exception as exc:  # a bug in a component or in the harness: show where
                 step = ctx.step if ctx is not None else None
-                result.status = ERROR
+                result.status = Status.ERROR
                 result.failure = Failure(
                     step.title() if step else "setup",
                     str(step.loc if step else scenario.loc),
@@ -138,7 +138,7 @@ def _run_steps(
         if step.key != "expect":
             ctx.step_seq = ctx.log.last_seq
         record = StepResult(
-            call.index, step.key, call.title(), str(call.loc), PASSED, t_start=ctx.clock.now()
+            call.index, step.key, call.title(), str(call.loc), Status.PASSED, t_start=ctx.clock.now()
         )
         ctx.note("step", index=call.index, step=step.key, text=call.name or step.describe())
         wall = time.perf_counter()
@@ -147,10 +147,10 @@ def _run_steps(
                 step.run(ctx)
                 _check_never(ctx)
         except StepFailed as exc:
-            record.status, record.message = FAILED, exc.message
+            record.status, record.message = Status.FAILED, exc.message
             raise
         except Exception as exc:
-            record.status, record.message = ERROR, f"{type(exc).__name__}: {exc}"
+            record.status, record.message = Status.ERROR, f"{type(exc).__name__}: {exc}"
             raise
         finally:
             record.t_end = ctx.clock.now()
