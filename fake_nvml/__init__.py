@@ -11,7 +11,7 @@ from fake_nvml.catalog import MigProfile, Product, product, products
 from fake_nvml.client import NvmlClient
 from fake_nvml.events import NOT_ATTRIBUTABLE, EventData
 from fake_nvml.fake import INJECTIONS, FakeNVML
-from fake_nvml.node import DeviceHandle, GpuInfo, MigDeviceInfo
+from fake_nvml.node import DeviceHandle, MigDeviceInfo, NodeGpu
 from fake_nvml.overlay import OverlayNVML, SimulationRequired
 from fake_nvml.profile import NodeProfile, ProfileError
 from fake_nvml.record import record_node
@@ -23,9 +23,9 @@ __all__ = [
     "DeviceHandle",
     "EventData",
     "FakeNVML",
-    "GpuInfo",
     "MigDeviceInfo",
     "MigProfile",
+    "NodeGpu",
     "NodeProfile",
     "NodeServer",
     "NvmlClient",

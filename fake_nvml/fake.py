@@ -18,7 +18,7 @@ import pynvml
 from fake_nvml.api import NvmlSurface, Simulation, surface_functions
 from fake_nvml.events import NOT_ATTRIBUTABLE, EventData, EventHub
 from fake_nvml.faults import INIT_FAILURES, Faults, error_code
-from fake_nvml.node import Gpu, GpuInfo, NodeModel
+from fake_nvml.node import Gpu, NodeGpu, NodeModel
 from fake_nvml.profile import NodeProfile, load
 from simkit import Clock, ObservationLog, TimerHandle
 
@@ -85,11 +85,11 @@ class FakeNVML(NvmlSurface):
 
     # -- inspection ------------------------------------------------------------------------
     @property
-    def gpus(self) -> list[GpuInfo]:
+    def gpus(self) -> list[NodeGpu]:
         """Snapshots of every GPU in profile order (hidden and lost ones included, flagged)."""
         return self._sim.model.info()
 
-    def gpu(self, which: int | str) -> GpuInfo:
+    def gpu(self, which: int | str) -> NodeGpu:
         return self.gpus[self._target(which).index]
 
     def _target(self, which: int | str) -> Gpu:

@@ -1,7 +1,7 @@
 """The model of a simulated GPU node: GPUs, their MIG instances, and what has gone wrong.
 
 This is state only, guarded by one lock; the pynvml surface (``api.py``) reads it and the
-injection methods (``fake.py``) change it. ``GpuInfo``/``MigDeviceInfo`` are the snapshots the
+injection methods (``fake.py``) change it. ``NodeGpu``/``MigDeviceInfo`` are the snapshots the
 harness inspects (``node.gpus``), so that device aliases like ``gpu0/mig1`` resolve the same way
 on a simulated node and on a recorded real one.
 """
@@ -30,7 +30,7 @@ class MigDeviceInfo:
 
 
 @dataclass(frozen=True)
-class GpuInfo:
+class NodeGpu:
     """One physical GPU, as the harness sees it. ``index`` is its place in the node profile."""
 
     index: int
@@ -297,10 +297,10 @@ class NodeModel:
         return gi
 
     # -- inspection -----------------------------------------------------------------------
-    def info(self) -> list[GpuInfo]:
+    def info(self) -> list[NodeGpu]:
         with self.lock:
             return [
-                GpuInfo(
+                NodeGpu(
                     index=g.index,
                     uuid=g.uuid,
                     name=g.product.name,

@@ -2,7 +2,7 @@
 
 Why aliases: UUIDs differ between nodes (and between seeds of the simulated node); a scenario
 that names ``gpu2`` reads the same on 4 simulated H100s and on a real machine. The table is
-built from ``node.gpus`` (``GpuInfo`` snapshots), so MIG devices resolve by their index on the
+built from ``node.gpus`` (``fake_nvml.NodeGpu`` snapshots), so MIG devices resolve by their index on the
 parent GPU. Errors say what the node has.
 """
 

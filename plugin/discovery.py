@@ -29,7 +29,9 @@ class MigInfo:
 
 
 @dataclass(frozen=True)
-class GpuInfo:
+class DiscoveredGpu:
+    """One GPU as the plugin found it through NVML (the simulated node's own record is fake_nvml.NodeGpu)."""
+
     index: int
     uuid: str
     name: str
@@ -106,14 +108,14 @@ def _migs(nvml: Any, handle: Any) -> tuple[MigInfo, ...]:
     return tuple(migs)
 
 
-def discover(nvml: Any) -> list[GpuInfo]:
+def discover(nvml: Any) -> list[DiscoveredGpu]:
     """Every GPU NVML reports, in index order (raises NVMLError on a failing query)."""
     gpus = []
     for index in range(int(nvml.nvmlDeviceGetCount())):
         handle = nvml.nvmlDeviceGetHandleByIndex(index)
         enabled = _mig_enabled(nvml, handle)
         gpus.append(
-            GpuInfo(
+            DiscoveredGpu(
                 index=index,
                 uuid=text(nvml.nvmlDeviceGetUUID(handle)),
                 name=text(nvml.nvmlDeviceGetName(handle)),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plugin.config import Config
-from plugin.discovery import GpuInfo, discover
+from plugin.discovery import DiscoveredGpu, discover
 from plugin.errors import InitError
 from plugin.health import HealthMonitor
 from plugin.logfmt import EventLogger
@@ -32,7 +32,7 @@ from plugin.watcher import KubeletSocketWatcher
 @dataclass
 class _Generation:
     number: int
-    gpus: list[GpuInfo] = field(default_factory=list)
+    gpus: list[DiscoveredGpu] = field(default_factory=list)
     servers: dict[str, ResourceServer] = field(default_factory=dict)
     monitor: HealthMonitor | None = None
     registrar: Registrar | None = None

@@ -8,12 +8,12 @@ whose compute slices equal its GPU slices is ``nvidia.com/mig-<profile>`` (``+``
 
 from __future__ import annotations
 
-from plugin.discovery import GpuInfo, MigInfo
+from plugin.discovery import DiscoveredGpu, MigInfo
 from plugin.errors import InitError
 from plugin.resources import DEFAULT_RESOURCE, Device, mig_resource_name
 
 
-def gpu_device(gpu: GpuInfo) -> Device:
+def gpu_device(gpu: DiscoveredGpu) -> Device:
     return Device(
         id=gpu.uuid,
         uuid=gpu.uuid,
@@ -26,7 +26,7 @@ def gpu_device(gpu: GpuInfo) -> Device:
     )
 
 
-def mig_device(gpu: GpuInfo, mig: MigInfo) -> Device:
+def mig_device(gpu: DiscoveredGpu, mig: MigInfo) -> Device:
     return Device(
         id=mig.uuid,
         uuid=mig.uuid,
@@ -41,7 +41,7 @@ def mig_device(gpu: GpuInfo, mig: MigInfo) -> Device:
     )
 
 
-def _check_mig_enabled_gpus(gpus: list[GpuInfo], uniform: bool, warnings: list[str]) -> None:
+def _check_mig_enabled_gpus(gpus: list[DiscoveredGpu], uniform: bool, warnings: list[str]) -> None:
     for gpu in gpus:
         if gpu.mig_enabled and not gpu.migs:
             message = f"device {gpu.index} has no MIG devices configured"
@@ -54,7 +54,7 @@ def _check_mig_enabled_gpus(gpus: list[GpuInfo], uniform: bool, warnings: list[s
 
 
 def resources_for_strategy(
-    gpus: list[GpuInfo], strategy: str, warnings: list[str]
+    gpus: list[DiscoveredGpu], strategy: str, warnings: list[str]
 ) -> dict[str, list[Device]]:
     """Resource name → devices, in a stable order (GPU index, then MIG slot)."""
     resources: dict[str, list[Device]] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from plugin.discovery import GpuInfo
+from plugin.discovery import DiscoveredGpu
 from plugin.nvmlutil import NVMLError, const, text
 
 NVLINK_SCORE = 100
@@ -26,7 +26,7 @@ def _bus_key(bus_id: str) -> str:
     return f"{int(domain or '0', 16):x}:{rest}"
 
 
-def nvlink_counts(nvml: Any, gpus: Sequence[GpuInfo]) -> dict[frozenset[str], int]:
+def nvlink_counts(nvml: Any, gpus: Sequence[DiscoveredGpu]) -> dict[frozenset[str], int]:
     by_bus = {_bus_key(g.pci_bus_id): g.uuid for g in gpus}
     counts: dict[frozenset[str], int] = {}
     max_links = int(const(nvml, "NVML_NVLINK_MAX_LINKS"))
@@ -51,7 +51,7 @@ def nvlink_counts(nvml: Any, gpus: Sequence[GpuInfo]) -> dict[frozenset[str], in
     return counts
 
 
-def pcie_levels(nvml: Any, gpus: Sequence[GpuInfo]) -> dict[frozenset[str], int]:
+def pcie_levels(nvml: Any, gpus: Sequence[DiscoveredGpu]) -> dict[frozenset[str], int]:
     levels: dict[frozenset[str], int] = {}
     getter = getattr(nvml, "nvmlDeviceGetTopologyCommonAncestor", None)
     if getter is None:
@@ -69,7 +69,7 @@ def pcie_levels(nvml: Any, gpus: Sequence[GpuInfo]) -> dict[frozenset[str], int]
     return levels
 
 
-def pair_scores(nvml: Any, gpus: Sequence[GpuInfo]) -> dict[frozenset[str], int]:
+def pair_scores(nvml: Any, gpus: Sequence[DiscoveredGpu]) -> dict[frozenset[str], int]:
     """Score for each pair of GPU UUIDs (missing pairs score 0)."""
     links = nvlink_counts(nvml, gpus)
     levels = pcie_levels(nvml, gpus)

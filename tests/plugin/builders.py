@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from plugin.discovery import GpuInfo, MigInfo
+from plugin.discovery import DiscoveredGpu, MigInfo
 
 
 def gpu(
@@ -12,12 +12,12 @@ def gpu(
     numa: int | None = None,
     mig_enabled: bool | None = None,
     whole: bool = True,
-) -> GpuInfo:
+) -> DiscoveredGpu:
     migs = tuple(
         MigInfo(index=slot, uuid=f"MIG-{index}-{slot}", gi=gi, ci=ci, profile=profile, whole_instance=whole)
         for slot, (profile, gi, ci) in enumerate(mig or [])
     )
-    return GpuInfo(
+    return DiscoveredGpu(
         index=index,
         uuid=f"GPU-{index}",
         name="NVIDIA H100 80GB HBM3",
