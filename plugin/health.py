@@ -18,11 +18,11 @@ flag, and the thread exits, frees its event set and drops its NVML reference whe
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from plugin.clock import Cancellable, Clock, RealClock, Stopper
 from plugin.logfmt import EventLogger
 from plugin.nvmlutil import INSTANCE_ANY, NOT_SUPPORTED, TIMEOUT, NVMLError, const, describe, is_code, text
 from plugin.resources import Device
@@ -53,6 +53,7 @@ class HealthMonitor:
         wait_ms: int = 5000,
         probe_interval_s: float = 1.0,
         probes: int = 3,
+        clock: Clock | None = None,
     ) -> None:
         self._nvml = nvml
         self._devices = list(devices)
@@ -63,7 +64,12 @@ class HealthMonitor:
         self._wait_ms = int(wait_ms)
         self._probe_interval_s = probe_interval_s
         self._probes = max(1, probes)
-        self._stop = threading.Event()
+        self._clock: Clock = clock or RealClock()
+        self._stop = Stopper(self._clock)
+        # Probes run on clock timers (so a scenario can advance them), the events on our thread:
+        # the fault bookkeeping below is shared between the two.
+        self._lock = threading.RLock()
+        self._probe_timer: Cancellable | None = None
         self._thread: threading.Thread | None = None
         self._set: Any = None
         self._by_uuid: dict[str, list[Device]] = {}
@@ -75,7 +81,6 @@ class HealthMonitor:
         self._unhealthy: set[str] = set()
         self._faults: dict[str, _Fault] = {}
         self._wait_failing = False
-        self._last_probe = 0.0
         self._xid_mask = int(const(nvml, "nvmlEventTypeXidCriticalError"))
         self._mask = (
             self._xid_mask
@@ -104,6 +109,10 @@ class HealthMonitor:
 
     def stop(self) -> None:
         self._stop.set()
+        with self._lock:
+            if self._probe_timer is not None:
+                self._probe_timer.cancel()
+                self._probe_timer = None
 
     @property
     def thread(self) -> threading.Thread | None:
@@ -151,6 +160,7 @@ class HealthMonitor:
             while not self._stop.is_set():
                 timeout_ms = self._wait_ms
                 if self._recovery and self._faults:
+                    # A timeout ends an error streak; while recovering, let it come every interval.
                     timeout_ms = max(1, min(timeout_ms, int(self._probe_interval_s * 1000)))
                 try:
                     event = self._nvml.nvmlEventSetWait(self._set, timeout_ms)
@@ -160,18 +170,19 @@ class HealthMonitor:
                     if is_code(exc, TIMEOUT):
                         self._wait_failing = False
                     else:
-                        self._wait_failed(exc)
+                        with self._lock:
+                            self._wait_failed(exc)
                         self._stop.wait(ERROR_BACKOFF_S)
-                    self._maybe_probe()
                     continue
                 if self._stop.is_set():
                     break
                 self._wait_failing = False
-                self._handle(event)
-                self._maybe_probe()
+                with self._lock:
+                    self._handle(event)
         except Exception as exc:  # never die silently: the kubelet would keep trusting stale health
             self._log.error("health-monitor-failed", error=describe(exc))
-            self._mark(self._devices, "nvml-error", error=describe(exc))
+            with self._lock:
+                self._mark(self._devices, "nvml-error", error=describe(exc))
         finally:
             self._release()
 
@@ -247,14 +258,25 @@ class HealthMonitor:
         self._unhealthy.update(d.id for d in fresh)
         if fresh:
             self._on_change(fresh, False, {"reason": reason, **cause})
+        self._schedule_probe()
 
-    def _maybe_probe(self) -> None:
-        if not (self._recovery and self._faults):
-            return
-        now = time.monotonic()
-        if now - self._last_probe < self._probe_interval_s:
-            return
-        self._last_probe = now
+    def _schedule_probe(self) -> None:
+        """While some GPU has a fault, probe every interval (a clock timer; NVML has no 'healthy' event)."""
+        if self._recovery and self._faults and self._probe_timer is None and not self._stop.is_set():
+            self._probe_timer = self._clock.call_later(self._probe_interval_s, self._probe_due)
+
+    def _probe_due(self) -> None:
+        with self._lock:
+            self._probe_timer = None
+            if self._stop.is_set():
+                return
+            try:
+                self._probe_faults()
+            except Exception as exc:  # a probe must never kill the timer chain silently
+                self._log.error("health-probe-failed", error=describe(exc))
+            self._schedule_probe()
+
+    def _probe_faults(self) -> None:
         for gpu, fault in list(self._faults.items()):
             if self._probe(gpu):
                 if fault.needs_outage:
@@ -264,6 +286,7 @@ class HealthMonitor:
                     continue
                 if fault.outage_seen:
                     self._register(gpu, initial=False)
+                    self._wait_failing = False  # the outage that failed the waits is over
                 del self._faults[gpu]
                 back = [d for d in self._by_uuid[gpu] if d.gpu_uuid == gpu and d.id in self._unhealthy]
                 self._unhealthy.difference_update(d.id for d in back)

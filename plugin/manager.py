@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from plugin.clock import Cancellable, Clock, RealClock
 from plugin.config import Config
 from plugin.discovery import DiscoveredGpu, discover
 from plugin.errors import InitError
@@ -44,9 +45,17 @@ class _Generation:
 class PluginManager:
     """Runs the plugin against ``nvml`` (anything with pynvml's surface) until stopped."""
 
-    def __init__(self, config: Config, nvml: Any, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        nvml: Any,
+        logger: logging.Logger | None = None,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
         self.config = config
         self.nvml = nvml
+        self.clock: Clock = clock or RealClock()
         self.events = EventLogger(logger)
         self._lock = threading.RLock()
         self._changed = threading.Condition()
@@ -55,7 +64,7 @@ class PluginManager:
         self._started = False
         self._watcher: KubeletSocketWatcher | None = None
         self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
-        self._retry_timer: threading.Timer | None = None
+        self._retry_timer: Cancellable | None = None
         self._scores: dict[int, dict[frozenset[str], int]] = {}
         self._scores_lock = threading.Lock()
 
@@ -225,6 +234,7 @@ class PluginManager:
             wait_ms=self.config.health_wait_ms,
             probe_interval_s=self.config.recovery_probe_interval_s,
             probes=self.config.recovery_probes,
+            clock=self.clock,
         )
         try:
             gen.monitor.start()
@@ -247,6 +257,7 @@ class PluginManager:
                 backoff_initial=self.config.register_backoff_initial_s,
                 backoff_cap=self.config.register_backoff_cap_s,
                 on_registered=lambda name, g=gen: self._registered(g, name),
+                clock=self.clock,
             )
             gen.registrar.start()
 
@@ -271,10 +282,11 @@ class PluginManager:
         self._gen = _Generation(gen.number)
 
     def _schedule_retry(self) -> None:
-        timer = threading.Timer(self.config.restart_delay_s, lambda: self._commands.put(("rebuild", "retry")))
-        timer.daemon = True
-        self._retry_timer = timer
-        timer.start()
+        self._retry_timer = self.clock.call_later(self.config.restart_delay_s, self._retry_due)
+
+    def _retry_due(self) -> None:
+        """Rebuild after a failed start, as NVIDIA restarts its plugins (also without ``run()``)."""
+        threading.Thread(target=self.rebuild, args=("retry",), name="plugin-retry", daemon=True).start()
 
     def _registered(self, gen: _Generation, name: str) -> None:
         with self._changed:
@@ -320,6 +332,7 @@ class PluginManager:
                 and os.path.exists(server.socket_path)
                 and os.path.exists(self.config.kubelet_socket)
             ),
+            clock=self.clock,
         )
         gen.rescuers.append(rescuer)
         threading.Thread(target=rescuer.start, name="plugin-reregister", daemon=True).start()

@@ -13,6 +13,7 @@ import grpc
 
 from deviceplugin.v1beta1 import VERSION, api_pb2_grpc, unix_target
 from deviceplugin.v1beta1 import api_pb2 as pb
+from plugin.clock import Clock, RealClock, Stopper
 from plugin.logfmt import EventLogger
 
 # Reconnect quickly: the kubelet's socket appears (inotify) a moment before it accepts.
@@ -56,6 +57,7 @@ class Registrar:
         backoff_cap: float = 5.0,
         on_registered: Callable[[str], None] = lambda name: None,
         still_wanted: Callable[[], bool] = lambda: True,
+        clock: Clock | None = None,
     ) -> None:
         self._socket = kubelet_socket
         self._pending = list(targets)
@@ -65,7 +67,7 @@ class Registrar:
         self._cap = backoff_cap
         self._on_registered = on_registered
         self._still_wanted = still_wanted
-        self._stop = threading.Event()
+        self._stop = Stopper(clock or RealClock())
         self._thread: threading.Thread | None = None
 
     def _attempt(self, attempt: int, retry_in: float | None) -> None:

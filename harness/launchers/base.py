@@ -30,6 +30,7 @@ class LaunchSpec:
     command: str = ""
     scenario_dir: str = ""  # what {scenario_dir} expands to: the scenario file's folder
     name: str = "plugin"
+    clock: Any = None  # the scenario clock: an in-process plugin times its probes and retries on it
     extra: dict[str, Any] = field(default_factory=dict)
     resolver: Resolver | None = None  # the scenario's templates ({gpu0.uuid}) in the command line
 

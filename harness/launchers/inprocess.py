@@ -66,7 +66,7 @@ class InProcessLauncher(Launcher):
             self._line(f"gpu-device-plugin: {exc}", level="ERROR")
             self._exited(2)
             return
-        manager = plugin.PluginManager(config, self.spec.nvml, self.logger)
+        manager = plugin.PluginManager(config, self.spec.nvml, self.logger, clock=self.spec.clock)
         try:
             manager.start()
         except plugin.InitError as exc:

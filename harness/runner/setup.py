@@ -138,6 +138,7 @@ class Setup:
             ctx.paths.kubelet_socket,
             nvml=ctx.nvml,
             nvml_endpoint=nvml_endpoint,
+            clock=ctx.clock,
             command=command,
             scenario_dir=os.path.dirname(os.path.abspath(self.scenario.path)) if self.scenario.path else "",
             resolver=ctx,
