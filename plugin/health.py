@@ -277,6 +277,13 @@ class HealthMonitor:
             self._schedule_probe()
 
     def _probe_faults(self) -> None:
+        if self._wait_failing:
+            # Every wait fails while one GPU is lost, so a second GPU's loss raises no new error:
+            # only a probe of the GPUs that have no fault can see it.
+            for gpu in self._gpus:
+                if gpu not in self._faults and not self._probe(gpu):
+                    self._outage(self._faults.setdefault(gpu, _Fault(needs_outage=False)))
+                    self._mark(self._by_uuid[gpu], "nvml-error", error="NVML does not answer for this GPU")
         for gpu, fault in list(self._faults.items()):
             if self._probe(gpu):
                 if fault.needs_outage:
