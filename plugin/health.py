@@ -79,6 +79,7 @@ class HealthMonitor:
                 self._by_uuid.setdefault(device.uuid, []).append(device)
         self._gpus = list(dict.fromkeys(d.gpu_uuid for d in self._devices))
         self._unhealthy: set[str] = set()
+        self._monitored: set[str] = set()  # GPUs whose events are registered (or NotSupported)
         self._faults: dict[str, _Fault] = {}
         self._wait_failing = False
         self._xid_mask = int(const(nvml, "nvmlEventTypeXidCriticalError"))
@@ -148,10 +149,12 @@ class HealthMonitor:
                     error=describe(exc),
                     note="device not health-checked",
                 )
+                self._monitored.add(gpu)
                 return True
             if initial:
                 self._mark(self._by_uuid[gpu], "nvml-error", error=describe(exc))
             return False
+        self._monitored.add(gpu)
         return True
 
     # -- the waiting thread ----------------------------------------------------------------
@@ -291,8 +294,13 @@ class HealthMonitor:
                 fault.clean += 1
                 if fault.clean < self._probes:
                     continue
+                if fault.outage_seen or gpu not in self._monitored:
+                    # Back only with its events registered: a Healthy GPU nobody watches would
+                    # hide its next XID (after an outage NVML may have dropped the registration).
+                    if not self._register(gpu, initial=False):
+                        fault.clean = 0
+                        continue
                 if fault.outage_seen:
-                    self._register(gpu, initial=False)
                     self._wait_failing = False  # the outage that failed the waits is over
                 del self._faults[gpu]
                 back = [d for d in self._by_uuid[gpu] if d.gpu_uuid == gpu and d.id in self._unhealthy]
