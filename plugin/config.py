@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -67,6 +67,10 @@ class Config:
     register_backoff_initial_s: float = 0.05
     register_backoff_cap_s: float = 5.0
     restart_delay_s: float = 30.0
+    # What it was loaded from, so that every rebuild can load it again (the file may have changed).
+    loaded: bool = field(default=False, compare=False, repr=False)  # made by load_config
+    argv: tuple[str, ...] = field(default=(), compare=False, repr=False)
+    env: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     # Where each value came from ("default", "flag --x", "environment variable X", "config file F: ...").
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     warnings: tuple[str, ...] = field(default=(), compare=False)
@@ -172,9 +176,33 @@ def load_config(argv: Sequence[str], env: Mapping[str, str]) -> Config:
         health=health_checks_from_env(env),
         sources=sources,
         warnings=tuple(warnings),
+        loaded=True,
+        argv=tuple(argv),
+        env=dict(env),
     )
     validate(config)
     return config
+
+
+def reload_config(config: Config) -> Config:
+    """Load ``config`` again from the flags and environment it came from (its file may have changed)."""
+    return replace(load_config(config.argv, config.env), **_tuning(config))
+
+
+def _tuning(config: Config) -> dict[str, Any]:
+    """The in-process tuning knobs (no flag sets them): a reload keeps what the embedder chose."""
+    return {name: getattr(config, name) for name in TUNING}
+
+
+TUNING = (
+    "health_wait_ms",
+    "recovery_probe_interval_s",
+    "recovery_probes",
+    "register_timeout_s",
+    "register_backoff_initial_s",
+    "register_backoff_cap_s",
+    "restart_delay_s",
+)
 
 
 def _from(config: Config, attr: str) -> str:

@@ -10,10 +10,19 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from plugin.nvmlutil import FUNCTION_NOT_FOUND, NOT_FOUND, NOT_SUPPORTED, NVMLError, is_code, text
+from plugin.nvmlutil import (
+    FUNCTION_NOT_FOUND,
+    GPU_IS_LOST,
+    NOT_FOUND,
+    NOT_SUPPORTED,
+    NVMLError,
+    is_code,
+    text,
+)
 
 _MIG_NAME = re.compile(r"\bMIG\s+(\S+)\s*$")
 
@@ -30,8 +39,6 @@ class MigInfo:
 
 @dataclass(frozen=True)
 class DiscoveredGpu:
-    """One GPU as the plugin found it through NVML (the simulated node's own record is fake_nvml.NodeGpu)."""
-
     index: int
     uuid: str
     name: str
@@ -108,22 +115,36 @@ def _migs(nvml: Any, handle: Any) -> tuple[MigInfo, ...]:
     return tuple(migs)
 
 
-def discover(nvml: Any) -> list[DiscoveredGpu]:
-    """Every GPU NVML reports, in index order (raises NVMLError on a failing query)."""
+def discover(nvml: Any, known: Sequence[DiscoveredGpu] = (), lost: list[DiscoveredGpu] | None = None) -> list[DiscoveredGpu]:
+    """Every GPU NVML reports, in index order (raises NVMLError on a failing query).
+
+    A GPU that is lost (``GpuIsLost``) at an index where ``known`` (the last inventory) had one
+    is taken from ``known`` and appended to ``lost`` instead: a rebuild during an outage keeps
+    serving it (Unhealthy) rather than serving nothing.
+    """
+    by_index = {g.index: g for g in known}
     gpus = []
     for index in range(int(nvml.nvmlDeviceGetCount())):
-        handle = nvml.nvmlDeviceGetHandleByIndex(index)
-        enabled = _mig_enabled(nvml, handle)
-        gpus.append(
-            DiscoveredGpu(
-                index=index,
-                uuid=text(nvml.nvmlDeviceGetUUID(handle)),
-                name=text(nvml.nvmlDeviceGetName(handle)),
-                minor=int(nvml.nvmlDeviceGetMinorNumber(handle)),
-                pci_bus_id=text(nvml.nvmlDeviceGetPciInfo(handle).busId),
-                numa_node=numa_node(nvml, handle),
-                mig_enabled=enabled,
-                migs=_migs(nvml, handle) if enabled else (),
-            )
-        )
+        try:
+            gpus.append(_gpu(nvml, index))
+        except NVMLError as exc:
+            if lost is None or not is_code(exc, GPU_IS_LOST) or index not in by_index:
+                raise
+            gpus.append(by_index[index])
+            lost.append(by_index[index])
     return gpus
+
+
+def _gpu(nvml: Any, index: int) -> DiscoveredGpu:
+    handle = nvml.nvmlDeviceGetHandleByIndex(index)
+    enabled = _mig_enabled(nvml, handle)
+    return DiscoveredGpu(
+        index=index,
+        uuid=text(nvml.nvmlDeviceGetUUID(handle)),
+        name=text(nvml.nvmlDeviceGetName(handle)),
+        minor=int(nvml.nvmlDeviceGetMinorNumber(handle)),
+        pci_bus_id=text(nvml.nvmlDeviceGetPciInfo(handle).busId),
+        numa_node=numa_node(nvml, handle),
+        mig_enabled=enabled,
+        migs=_migs(nvml, handle) if enabled else (),
+    )

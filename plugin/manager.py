@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from plugin.clock import Cancellable, Clock, RealClock
-from plugin.config import Config
+from plugin.config import Config, reload_config
 from plugin.discovery import DiscoveredGpu, discover
-from plugin.errors import InitError
+from plugin.errors import ConfigError, InitError
 from plugin.health import HealthMonitor
 from plugin.logfmt import EventLogger
 from plugin.mig import resources_for_strategy
@@ -61,6 +61,7 @@ class PluginManager:
         self._changed = threading.Condition()
         self._gen = _Generation(0)
         self._count = 0
+        self._known: list[DiscoveredGpu] = []  # the last inventory NVML gave us (a rebuild may need it)
         self._started = False
         self._watcher: KubeletSocketWatcher | None = None
         self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
@@ -129,8 +130,28 @@ class PluginManager:
             if not self._started:
                 return
             self.events.info("rebuild", reason=reason)
+            self._reload()
             self._teardown()
             self._build()
+
+    def _reload(self) -> None:
+        """Read the config file again, as NVIDIA's plugin does on every restart of its plugins.
+
+        A bad file is logged and the previous configuration kept (NVIDIA's plugin exits 1): a
+        kubelet restart must still be answered with a registration.
+        """
+        if not self.config.loaded:
+            return
+        try:
+            fresh = reload_config(self.config)
+        except ConfigError as exc:
+            self.events.error(
+                "config-reload-failed", error=str(exc), note="keeping the previous configuration"
+            )
+            return
+        for warning in fresh.warnings:
+            self.events.warning("config-warning", message=warning)
+        self.config = fresh
 
     def stop(self) -> None:
         """Stop serving, remove our sockets; returns at once (threads blocked in NVML exit on their own)."""
@@ -173,13 +194,19 @@ class PluginManager:
         self._teardown()
 
     def _init_failed(self, message: str) -> None:
-        if self.config.fail_on_init_error:
+        """At start: exit 1 with --fail-on-init-error, else wait for a rebuild (NVIDIA's rules).
+
+        At a rebuild (the plugin served before): never exit; retry every ``restart_delay_s``, as
+        NVIDIA's plugin restarts after a failed start, and as its DaemonSet would restart it.
+        """
+        if self._count == 1 and self.config.fail_on_init_error:
             raise InitError(message)
-        self.events.error(
-            "init-failed",
-            error=message,
-            note="fail-on-init-error=false: serving no resources until a rebuild",
-        )
+        if self._count == 1:
+            note = "fail-on-init-error=false: serving no resources until a rebuild"
+        else:
+            note = f"serving no resources; retrying in {self.config.restart_delay_s:g}s"
+            self._schedule_retry()
+        self.events.error("init-failed", error=message, note=note)
 
     def _build(self) -> None:
         self._count += 1
@@ -196,14 +223,20 @@ class PluginManager:
         gen.nvml_initialised = True
         self._gen = gen
         warnings: list[str] = []
+        lost: list[DiscoveredGpu] = []
         try:
-            gen.gpus = discover(self.nvml)
+            gen.gpus = discover(self.nvml, self._known, lost)
             base = resources_for_strategy(gen.gpus, self.config.mig_strategy, warnings)
             resources = apply_time_slicing(base, self.config.sharing, warnings)
         except (NVMLError, InitError, ValueError) as exc:
             text = describe(exc) if isinstance(exc, NVMLError) else str(exc)
             self._init_failed(f"device discovery failed: {text}")
             return
+        self._known = gen.gpus
+        for gpu in lost:
+            warnings.append(
+                f"GPU {gpu.index} ({gpu.uuid}) is lost; serving it from the last inventory, Unhealthy"
+            )
         for warning in warnings:
             self.events.warning("discovery-warning", message=warning)
         self.events.info(

@@ -167,3 +167,28 @@ def test_health_env_is_taken_from_the_given_mapping_not_the_process() -> None:
 def test_help_is_not_an_error() -> None:
     with pytest.raises(HelpRequested, match="--mig-strategy"):
         load_config(["--help"], {})
+
+
+def test_reload_reads_the_file_again_and_keeps_the_tuning_knobs(tmp_path: Path) -> None:
+    import dataclasses
+
+    from plugin.config import reload_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("version: v1\nflags: {migStrategy: single}\n")
+    config = dataclasses.replace(load_config([f"--config-file={path}"], {}), recovery_probes=7)
+    path.write_text("version: v1\nflags: {migStrategy: mixed}\n")
+    fresh = reload_config(config)
+    assert (config.mig_strategy, fresh.mig_strategy) == ("single", "mixed")
+    assert fresh.recovery_probes == 7
+
+
+def test_reload_of_a_file_that_became_invalid_raises_config_error(tmp_path: Path) -> None:
+    from plugin.config import reload_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("version: v1\n")
+    config = load_config([f"--config-file={path}"], {})
+    path.write_text("version: v2\n")
+    with pytest.raises(ConfigError, match="unknown version"):
+        reload_config(config)
