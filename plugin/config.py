@@ -17,7 +17,8 @@ import yaml
 
 from plugin import flags as _flags
 from plugin.errors import ConfigError
-from plugin.sharing import TimeSlicing, parse_sharing
+from plugin.replicas import check_resources
+from plugin.sharing import Sharing, parse_sharing
 from plugin.xids import HealthChecks, health_checks_from_env
 
 MIG_STRATEGIES = ("none", "single", "mixed")
@@ -57,7 +58,7 @@ class Config:
     socket_dir: str = ""
     nvml: str = "real"
     health_recovery: bool = False
-    sharing: TimeSlicing | None = None
+    sharing: Sharing | None = None
     health: HealthChecks = field(default_factory=HealthChecks)
     # Tuning knobs for in-process use (not flags): see docs/plugin.md.
     health_wait_ms: int = 5000
@@ -156,10 +157,7 @@ def load_config(argv: Sequence[str], env: Mapping[str, str]) -> Config:
         for key in document:
             if key not in _KNOWN_TOP_LEVEL:
                 warnings.append(f"config file {path}: top-level key {key!r} is not known and was ignored")
-        if document.get("resources"):
-            warnings.append(
-                f"config file {path}: 'resources' (custom resource naming) is ignored, as in NVIDIA's plugin"
-            )
+        check_resources(document.get("resources"), f"config file {path}: resources", warnings)
         for flag in _flags.FLAGS:
             if flag.config is None or sources[_attr(flag.name)] != "default":
                 continue

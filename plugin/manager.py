@@ -25,7 +25,7 @@ from plugin.nvmlutil import NVMLError, describe
 from plugin.registration import Registrar
 from plugin.resources import Device, Resource
 from plugin.server import ResourceServer, ServerStartError
-from plugin.sharing import apply_time_slicing
+from plugin.sharing import apply_sharing
 from plugin.topology import pair_scores
 from plugin.watcher import KubeletSocketWatcher
 
@@ -227,7 +227,7 @@ class PluginManager:
         try:
             gen.gpus = discover(self.nvml, self._known, lost)
             base = resources_for_strategy(gen.gpus, self.config.mig_strategy, warnings)
-            resources = apply_time_slicing(base, self.config.sharing, warnings)
+            resources = apply_sharing(base, self.config.sharing, warnings)
         except (NVMLError, InitError, ValueError) as exc:
             text = describe(exc) if isinstance(exc, NVMLError) else str(exc)
             self._init_failed(f"device discovery failed: {text}")

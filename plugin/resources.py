@@ -66,6 +66,7 @@ class Resource:
     devices: tuple[Device, ...]
     replicas: int = 1
     fail_requests_greater_than_one: bool = False
+    mps: bool = False  # shared through MPS (Allocate adds the MPS pipe and shm)
 
     @property
     def socket_name(self) -> str:

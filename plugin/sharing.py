@@ -1,41 +1,53 @@
-"""Time-slicing: the ``sharing.timeSlicing`` config section and the replicas it makes.
+"""Sharing (time-slicing or MPS): the ``sharing`` config section and the replicas it makes.
 
 Each GPU (or MIG device) of a shared resource is advertised ``replicas`` times as
 ``<uuid>::0`` … ``<uuid>::<n-1>``; the replicas share health and topology. With
-``renameByDefault`` the resource becomes ``<name>.shared`` (``nvidia.com/gpu.shared``).
+``renameByDefault`` the resource becomes ``<name>.shared`` (``nvidia.com/gpu.shared``). As in
+NVIDIA's v0.20, ``mps`` wins over ``timeSlicing`` when both are given, and MPS fails requests for
+more than one replica unless ``failRequestsGreaterThanOne: false`` says otherwise.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from enum import StrEnum
 from typing import Any
 
 from plugin.errors import ConfigError
-from plugin.resources import Device, Resource, full_resource_name
+from plugin.replicas import ReplicatedResource, parse_replicated
+from plugin.resources import Device, Resource
 
 REPLICA_SEPARATOR = "::"
 
 
-@dataclass(frozen=True)
-class ReplicatedResource:
-    name: str
-    replicas: int
+class Strategy(StrEnum):
+    TIME_SLICING = "time-slicing"
+    MPS = "mps"
+
+
+SECTION = {Strategy.TIME_SLICING: "timeSlicing", Strategy.MPS: "mps"}
 
 
 @dataclass(frozen=True)
-class TimeSlicing:
+class Sharing:
+    strategy: Strategy = Strategy.TIME_SLICING
     rename_by_default: bool = False
     fail_requests_greater_than_one: bool = False
     resources: tuple[ReplicatedResource, ...] = ()
 
-    def replicas_for(self, resource: str) -> int | None:
+    def entry_for(self, resource: str) -> ReplicatedResource | None:
         for entry in self.resources:
             if entry.name == resource:
-                return entry.replicas
+                return entry
         return None
 
-    def shared_name(self, resource: str) -> str:
-        return resource + ".shared" if self.rename_by_default else resource
+    def replicas_for(self, resource: str) -> int | None:
+        entry = self.entry_for(resource)
+        return entry.replicas if entry else None
+
+    @property
+    def mps(self) -> bool:
+        return self.strategy == Strategy.MPS
 
 
 def replica_id(device_id: str, n: int) -> str:
@@ -47,72 +59,30 @@ def strip_replica(device_id: str) -> str:
     return device_id.split(REPLICA_SEPARATOR, 1)[0]
 
 
-def _bool(value: Any, where: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise ConfigError(f"{where}: expected true or false, got {value!r}")
-
-
-def parse_sharing(section: Any, where: str, warnings: list[str]) -> TimeSlicing | None:
+def parse_sharing(section: Any, where: str, warnings: list[str]) -> Sharing | None:
     """Parse the ``sharing`` section; ``where`` names the file for error messages."""
     if section is None:
         return None
     if not isinstance(section, dict):
         raise ConfigError(f"{where}: sharing: expected a mapping, got {section!r}")
-    if "mps" in section and section["mps"] is not None:
-        raise ConfigError(
-            f"{where}: sharing.mps: MPS sharing is not supported by this plugin; use sharing.timeSlicing"
-        )
     for key in section:
-        if key not in ("timeSlicing", "mps"):
+        if key not in SECTION.values():
             warnings.append(f"{where}: sharing.{key} is not known and was ignored")
-    ts = section.get("timeSlicing")
-    if ts is None:
-        return None
-    at = f"{where}: sharing.timeSlicing"
-    if not isinstance(ts, dict):
-        raise ConfigError(f"{at}: expected a mapping, got {ts!r}")
-    rename = _bool(ts.get("renameByDefault", False), f"{at}.renameByDefault")
-    fail_gt_one = _bool(ts.get("failRequestsGreaterThanOne", False), f"{at}.failRequestsGreaterThanOne")
-    raw = ts.get("resources")
-    if not raw:
-        raise ConfigError(f"{at}: no resources specified")
-    if not isinstance(raw, list):
-        raise ConfigError(f"{at}.resources: expected a list, got {raw!r}")
-    entries: list[ReplicatedResource] = []
-    for i, item in enumerate(raw):
-        here = f"{at}.resources[{i}]"
-        if not isinstance(item, dict):
-            raise ConfigError(f"{here}: expected a mapping with name and replicas, got {item!r}")
-        name = item.get("name")
-        if not name or not isinstance(name, str):
-            raise ConfigError(f"{here}: no resource name specified")
-        try:
-            name = full_resource_name(name)
-        except ValueError as exc:
-            raise ConfigError(f"{here}.name: {exc}") from None
-        if "replicas" not in item:
-            raise ConfigError(f"{here}: no replicas specified")
-        replicas = item["replicas"]
-        if isinstance(replicas, bool) or not isinstance(replicas, int):
-            raise ConfigError(f"{here}.replicas: expected an integer, got {replicas!r}")
-        if replicas < 2:
-            raise ConfigError(f"{here}.replicas: number of replicas must be >= 2, got {replicas}")
-        devices = item.get("devices", "all")
-        if devices != "all":
-            warnings.append(
-                f"{here}.devices: only 'all' is honoured (as in NVIDIA's plugin); got {devices!r}"
-            )
-        if "rename" in item:
-            warnings.append(f"{here}.rename is ignored (as in NVIDIA's plugin); use renameByDefault")
-        if any(e.name == name for e in entries):
-            raise ConfigError(f"{here}.name: resource {name} is listed twice")
-        entries.append(ReplicatedResource(name, replicas))
-    return TimeSlicing(rename, fail_gt_one, tuple(entries))
+    parsed: dict[Strategy, Sharing] = {}
+    for strategy, key in SECTION.items():
+        if section.get(key) is None:
+            continue
+        rename, fail_gt_one, entries = parse_replicated(
+            section[key], f"{where}: sharing.{key}", key, warnings
+        )
+        if fail_gt_one is None:
+            fail_gt_one = strategy == Strategy.MPS  # NVIDIA keeps MPS's historical default: true
+        parsed[strategy] = Sharing(strategy, rename, fail_gt_one, entries)
+    return parsed.get(Strategy.MPS) or parsed.get(Strategy.TIME_SLICING)
 
 
-def apply_time_slicing(
-    base: dict[str, list[Device]], sharing: TimeSlicing | None, warnings: list[str]
+def apply_sharing(
+    base: dict[str, list[Device]], sharing: Sharing | None, warnings: list[str]
 ) -> list[Resource]:
     """Turn resource → devices into served resources, replicating the shared ones."""
     served: list[Resource] = []
@@ -120,19 +90,26 @@ def apply_time_slicing(
     if sharing is not None:
         for entry in sharing.resources:
             if entry.name not in names:
-                warnings.append(f"sharing.timeSlicing: resource {entry.name} has no devices on this node")
+                warnings.append(
+                    f"sharing.{SECTION[sharing.strategy]}: resource {entry.name} has no devices on this node"
+                )
     for name, devices in base.items():
-        replicas = sharing.replicas_for(name) if sharing is not None else None
-        if not replicas:
+        entry = sharing.entry_for(name) if sharing is not None else None
+        if sharing is None or entry is None:
             served.append(Resource(name, tuple(devices)))
             continue
-        assert sharing is not None
         replicated = tuple(
             replace(device, id=replica_id(device.id, n), replica=n)
             for device in devices
-            for n in range(replicas)
+            for n in range(entry.replicas)
         )
         served.append(
-            Resource(sharing.shared_name(name), replicated, replicas, sharing.fail_requests_greater_than_one)
+            Resource(
+                entry.rename or name,
+                replicated,
+                entry.replicas,
+                sharing.fail_requests_greater_than_one,
+                mps=sharing.mps,
+            )
         )
     return served

@@ -13,7 +13,7 @@ from plugin.allocate import allocate, container_response, validate_request
 from plugin.errors import AllocationError
 from plugin.mig import resources_for_strategy
 from plugin.resources import Resource
-from plugin.sharing import apply_time_slicing, parse_sharing
+from plugin.sharing import apply_sharing, parse_sharing
 from tests.plugin.builders import gpu
 
 
@@ -35,7 +35,7 @@ def shared_resource(fail_gt_one: bool) -> Resource:
         "f",
         [],
     )
-    return apply_time_slicing(resources_for_strategy([gpu(0), gpu(1)], "none", []), ts, [])[0]
+    return apply_sharing(resources_for_strategy([gpu(0), gpu(1)], "none", []), ts, [])[0]
 
 
 def respond(resource: Resource, ids: list[str], *argv: str) -> pb.ContainerAllocateResponse:

@@ -192,3 +192,34 @@ def test_reload_of_a_file_that_became_invalid_raises_config_error(tmp_path: Path
     path.write_text("version: v2\n")
     with pytest.raises(ConfigError, match="unknown version"):
         reload_config(config)
+
+
+@pytest.mark.parametrize(
+    ("resources", "message"),
+    [
+        ({"gpus": [{"name": "gpu"}]}, "resources must have a 'pattern' field set"),
+        ({"gpus": [{"pattern": "*"}]}, "resources must have a 'name' field set"),
+        (
+            {"mig": [{"pattern": "1g.10gb", "name": "MIG_small"}]},
+            "incorrect format for resource name 'nvidia.com/MIG_small'",
+        ),
+    ],
+)
+def test_a_malformed_resources_section_is_rejected_as_nvidia_rejects_it(
+    tmp_path: Path, resources: dict, message: str
+) -> None:
+    import yaml
+
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"version": "v1", "resources": resources}))
+    with pytest.raises(ConfigError, match=message):
+        load_config([f"--config-file={path}"], {})
+
+
+def test_a_resources_rename_pattern_is_ignored_with_nvidias_warning(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("version: v1\nresources:\n  gpus: [{pattern: '*H100*', name: hopper}]\n")
+    config = load_config([f"--config-file={path}"], {})
+    assert (
+        "Customizing the 'resources' field is not yet supported in the config. Ignoring..." in config.warnings
+    )

@@ -8,7 +8,7 @@ from plugin.errors import AllocationError
 from plugin.mig import resources_for_strategy
 from plugin.preferred import NOT_ENOUGH, preferred
 from plugin.resources import Resource
-from plugin.sharing import apply_time_slicing, parse_sharing
+from plugin.sharing import apply_sharing, parse_sharing
 from tests.plugin.builders import gpu
 
 
@@ -21,7 +21,7 @@ def gpus(n: int = 8) -> Resource:
 
 def replicas(n_gpus: int = 3, n: int = 4) -> Resource:
     ts = parse_sharing({"timeSlicing": {"resources": [{"name": "gpu", "replicas": n}]}}, "f", [])
-    return apply_time_slicing(resources_for_strategy([gpu(i) for i in range(n_gpus)], "none", []), ts, [])[0]
+    return apply_sharing(resources_for_strategy([gpu(i) for i in range(n_gpus)], "none", []), ts, [])[0]
 
 
 def pairs(*groups: tuple[int, ...], score: int = 100) -> dict[frozenset[str], int]:
