@@ -21,15 +21,25 @@ from plugin.config import Config, load_config
 from plugin.errors import ConfigError, HelpRequested, InitError
 from plugin.logfmt import LOGGER_NAME
 from plugin.manager import PluginManager
+from plugin.roots import resolve_library
 
 PROG = "gpu-device-plugin"
 
 
-def make_nvml(spec: str) -> Any:
-    """The NVML object for ``--nvml``: the pynvml module, a simulated node, or a remote one."""
+def make_nvml(spec: str, ctr_driver_root: str = "/") -> Any:
+    """The NVML object for ``--nvml``: the pynvml module, a simulated node, or a remote one.
+
+    With ``real``, ``libnvidia-ml.so.1`` is loaded from under ``--driver-root-ctr-path`` when it is
+    there, as NVIDIA's plugin does (``nvml.WithLibraryPath``).
+    """
     if spec == "real":
+        import ctypes
+
         import pynvml
 
+        library = resolve_library(ctr_driver_root)
+        if library != "libnvidia-ml.so.1" and getattr(pynvml, "nvmlLib", None) is None:
+            pynvml.nvmlLib = ctypes.CDLL(library)
         return pynvml
     from fake_nvml import FakeNVML  # composition root only (see pyproject's import contracts)
 
@@ -68,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         config: Config = load_config(args, os.environ)
-        nvml = make_nvml(config.nvml)
+        nvml = make_nvml(config.nvml, config.driver_root_ctr_path)
     except HelpRequested as usage:
         print(usage, file=sys.stdout)
         return 0

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import uuid as _uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from deviceplugin.v1beta1 import api_pb2 as pb
+from plugin import cdi, mps
+from plugin.cdi import qualified
 from plugin.config import CDI_STRATEGIES, Config
-from plugin.devicenodes import existing_nodes
+from plugin.devicenodes import existing_nodes, under
 from plugin.errors import AllocationError
+from plugin.imex import Channel
 from plugin.resources import Device, Resource
 
 VISIBLE_DEVICES_ENV = "NVIDIA_VISIBLE_DEVICES"
 IMEX_CHANNELS_ENV = "NVIDIA_IMEX_CHANNELS"
 VOLUME_MOUNT_DIR = "/var/run/nvidia-container-devices"
-CDI_GPU_KIND = "nvidia.com/gpu"
 CDI_ANNOTATION_NAME = "nvidia-device-plugin"
 
 
@@ -50,16 +53,50 @@ def runtime_ids(devices: Sequence[Device], id_strategy: str) -> list[str]:
     return ids
 
 
+@dataclass(frozen=True)
+class Extras:
+    """What one generation knows beyond the config: the IMEX channels found, the CDI modes written."""
+
+    channels: tuple[Channel, ...] = ()
+    cdi_additional: tuple[str, ...] = ()  # e.g. k8s.device-plugin.nvidia.com/gds=all
+
+
 def container_response(
     resource: Resource,
     devices: Sequence[Device],
     config: Config,
+    extras: Extras = Extras(),
     new_id: Callable[[], str] = lambda: str(_uuid.uuid4()),
 ) -> pb.ContainerAllocateResponse:
+    """One container's answer, built in NVIDIA's order (getAllocateResponse)."""
     ids = runtime_ids(devices, config.device_id_strategy)
     strategies = config.device_list_strategy
     response = pb.ContainerAllocateResponse()
-    channels = [str(c) for c in config.imex_channel_ids]
+    channels = [c.id for c in extras.channels]
+    if any(s in CDI_STRATEGIES for s in strategies):
+        names = [qualified(cdi.GPU, i) for i in ids]
+        names += [qualified(cdi.IMEX, c) for c in channels]
+        names += extras.cdi_additional
+        if "cdi-annotations" in strategies:
+            key = f"{config.cdi_annotation_prefix}{CDI_ANNOTATION_NAME}_{new_id()}"
+            response.annotations[key] = ",".join(names)
+        if "cdi-cri" in strategies:
+            for name in names:
+                response.cdi_devices.add(name=name)
+    if resource.mps:
+        pipe = mps.pipe_dir(mps.CONTAINER_ROOT, resource.name)
+        response.envs[mps.PIPE_ENV] = pipe
+        response.mounts.add(container_path=pipe, host_path=mps.pipe_dir(config.mps_root, resource.name))
+        response.mounts.add(container_path=mps.SHM_CONTAINER_PATH, host_path=mps.shm_dir(config.mps_root))
+    # v0.20 sets these even when every strategy is CDI (issue 17; v0.17 did not).
+    if config.gdrcopy_enabled:
+        response.envs["NVIDIA_GDRCOPY"] = "enabled"
+    if config.gds_enabled:
+        response.envs["NVIDIA_GDS"] = "enabled"
+    if config.mofed_enabled:
+        response.envs["NVIDIA_MOFED"] = "enabled"
+    if config.cdi_only:
+        return response  # CDI names the devices; nothing else goes to the runtime
     if "envvar" in strategies:
         response.envs[VISIBLE_DEVICES_ENV] = ",".join(ids)
         if channels:
@@ -71,36 +108,22 @@ def container_response(
             response.mounts.add(host_path="/dev/null", container_path=f"{VOLUME_MOUNT_DIR}/{device_id}")
         for channel in channels:
             response.mounts.add(host_path="/dev/null", container_path=f"{VOLUME_MOUNT_DIR}/imex/{channel}")
-    cdi_names = [f"{CDI_GPU_KIND}={i}" for i in ids]
-    if any(s in CDI_STRATEGIES for s in strategies):
-        if config.gds_enabled:
-            cdi_names.append("nvidia.com/gds=all")
-        if config.mofed_enabled:
-            cdi_names.append("nvidia.com/mofed=all")
-        cdi_names.extend(f"nvidia.com/imex-channel={c}" for c in channels)
-    if "cdi-annotations" in strategies:
-        key = f"{config.cdi_annotation_prefix}{CDI_ANNOTATION_NAME}_{new_id()}"
-        response.annotations[key] = ",".join(cdi_names)
-    if "cdi-cri" in strategies:
-        for name in cdi_names:
-            response.cdi_devices.add(name=name)
-    if not config.cdi_only:
-        if config.gdrcopy_enabled:
-            response.envs["NVIDIA_GDRCOPY"] = "enabled"
-        if config.gds_enabled:
-            response.envs["NVIDIA_GDS"] = "enabled"
-        if config.mofed_enabled:
-            response.envs["NVIDIA_MOFED"] = "enabled"
-    if config.pass_device_specs and not config.cdi_only:  # with CDI only, CDI names the device nodes
+    if config.pass_device_specs:
         for container_path, host_path in existing_nodes(devices, config.dev_root, config.driver_root):
             response.devices.add(container_path=container_path, host_path=host_path, permissions="rw")
+        for c in extras.channels:
+            response.devices.add(
+                container_path=c.path, host_path=under(config.dev_root, c.path), permissions="rw"
+            )
     return response
 
 
-def allocate(resource: Resource, request: pb.AllocateRequest, config: Config) -> pb.AllocateResponse:
+def allocate(
+    resource: Resource, request: pb.AllocateRequest, config: Config, extras: Extras = Extras()
+) -> pb.AllocateResponse:
     """One ContainerAllocateResponse per container request, or AllocationError (NVIDIA's message)."""
     response = pb.AllocateResponse()
     for creq in request.container_requests:
         devices = validate_request(resource, list(creq.devices_ids))
-        response.container_responses.append(container_response(resource, devices, config))
+        response.container_responses.append(container_response(resource, devices, config, extras))
     return response

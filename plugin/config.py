@@ -17,6 +17,7 @@ import yaml
 
 from plugin import flags as _flags
 from plugin.errors import ConfigError
+from plugin.imex import check_channel_ids
 from plugin.replicas import check_resources
 from plugin.sharing import Sharing, parse_sharing
 from plugin.xids import HealthChecks, health_checks_from_env
@@ -37,7 +38,7 @@ class Config:
     mig_strategy: str = "none"
     fail_on_init_error: bool = True
     driver_root: str = "/"
-    dev_root: str = "/"
+    dev_root: str = "/"  # load_config: --dev-root, or --driver-root when unset (NVIDIA's NewConfig)
     pass_device_specs: bool = False
     device_list_strategy: tuple[str, ...] = ("envvar",)
     device_id_strategy: str = "uuid"
@@ -48,11 +49,14 @@ class Config:
     nvidia_cdi_hook_path: str = "/usr/bin/nvidia-ctk"
     driver_root_ctr_path: str = "/driver-root"
     mps_root: str = ""
+    mps_container_root: str = "/mps"
     shared_devices_allocation_policy: str = "distributed"
     device_discovery_strategy: str = "auto"
     imex_channel_ids: tuple[int, ...] = ()
     imex_required: bool = False
     cdi_feature_flags: tuple[str, ...] = ()
+    cdi_disable_hooks: tuple[str, ...] = ()
+    cdi_root: str = "/var/run/cdi"
     kubelet_socket: str = "/var/lib/kubelet/device-plugins/kubelet.sock"
     config_file: str = ""
     socket_dir: str = ""
@@ -167,6 +171,9 @@ def load_config(argv: Sequence[str], env: Mapping[str, str]) -> Config:
                 values[_attr(flag.name)] = _flags.convert(flag, raw, where)
                 sources[_attr(flag.name)] = where
 
+    if not values["dev_root"]:
+        values["dev_root"] = values["driver_root"]
+        sources["dev_root"] = sources["driver_root"]
     sharing = parse_sharing(document.get("sharing"), f"config file {path}", warnings) if document else None
     config = Config(
         **values,
@@ -247,6 +254,16 @@ def validate(config: Config) -> None:
             "--device-discovery-strategy=tegra is not supported by this plugin "
             "(use auto or nvml)" + _from(config, "device_discovery_strategy")
         )
+    imex_error = check_channel_ids(config.imex_channel_ids)
+    if imex_error:
+        raise ConfigError(imex_error + _from(config, "imex_channel_ids"))
+    if config.sharing is not None and config.sharing.mps:
+        if config.mig_strategy == "mixed":
+            raise ConfigError(
+                "using --mig-strategy=mixed is not supported with MPS" + _from(config, "mig_strategy")
+            )
+        if not config.mps_root:
+            raise ConfigError("using MPS requires --mps-root to be specified")
     nvml = config.nvml
     if not (
         nvml == "real"

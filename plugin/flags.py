@@ -16,6 +16,7 @@ from typing import Any
 from plugin.errors import ConfigError, HelpRequested
 
 BOOL, STR, LIST, INTLIST = "bool", "str", "list", "intlist"
+VERSION = "0.20.0"  # the NVIDIA k8s-device-plugin release whose behaviour we follow
 
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
@@ -62,11 +63,11 @@ FLAGS: tuple[Flag, ...] = (
     Flag(
         "dev-root",
         STR,
-        "/",
+        "",
         ("NVIDIA_DEV_ROOT",),
         ("nvidia-dev-root",),
         config="flags.nvidiaDevRoot",
-        help="root under which /dev/nvidia* device nodes are looked up",
+        help="root of the /dev/nvidia* device nodes on the host (default: --driver-root)",
     ),
     Flag(
         "pass-device-specs",
@@ -131,18 +132,25 @@ FLAGS: tuple[Flag, ...] = (
         ("NVIDIA_CDI_HOOK_PATH", "NVIDIA_CTK_PATH"),
         ("nvidia-ctk-path",),
         config="flags.plugin.nvidiaCTKPath",
-        help="path of the CDI hook (accepted for compatibility; we generate no CDI spec)",
+        help="path of the NVIDIA CDI hook named in the generated CDI specs",
     ),
     Flag(
         "driver-root-ctr-path",
         STR,
         "/driver-root",
-        ("DRIVER_ROOT_CTR_PATH",),
+        ("DRIVER_ROOT_CTR_PATH", "CONTAINER_DRIVER_ROOT"),
         ("container-driver-root",),
         config="flags.plugin.containerDriverRoot",
-        help="driver root inside this container",
+        help="where the driver root is mounted in the plugin's container (libnvidia-ml.so.1, its dev root)",
     ),
-    Flag("mps-root", STR, "", ("MPS_ROOT",), config="flags.mpsRoot", help="MPS root (MPS is not supported)"),
+    Flag(
+        "mps-root",
+        STR,
+        "",
+        ("MPS_ROOT",),
+        config="flags.mpsRoot",
+        help="host path where the MPS control daemon keeps its pipe and shm (needed with sharing.mps)",
+    ),
     Flag(
         "shared-devices-allocation-policy",
         STR,
@@ -175,7 +183,14 @@ FLAGS: tuple[Flag, ...] = (
         config="imex.required",
         help="the IMEX channels are required",
     ),
-    Flag("cdi-feature-flags", LIST, (), ("CDI_FEATURE_FLAGS",), help="accepted for compatibility"),
+    Flag("cdi-feature-flags", LIST, (), ("CDI_FEATURE_FLAGS",), help="feature flags of CDI spec generation"),
+    Flag(
+        "cdi-disable-hooks",
+        LIST,
+        (),
+        ("CDI_DISABLE_HOOKS",),
+        help="CDI hooks left out of the generated specs ('all': every hook)",
+    ),
     Flag(
         "kubelet-socket",
         STR,
@@ -200,6 +215,22 @@ FLAGS: tuple[Flag, ...] = (
         ("DP_NVML",),
         ours=True,
         help="NVML to use: real (pynvml) | sim:<spec> | connect:<socket>",
+    ),
+    Flag(
+        "cdi-root",
+        STR,
+        "/var/run/cdi",
+        ("DP_CDI_ROOT",),
+        ours=True,
+        help="where CDI spec files are written (NVIDIA: always /var/run/cdi)",
+    ),
+    Flag(
+        "mps-container-root",
+        STR,
+        "/mps",
+        ("DP_MPS_CONTAINER_ROOT",),
+        ours=True,
+        help="where --mps-root is seen from the plugin (NVIDIA: always /mps, its DaemonSet's mount)",
     ),
     Flag(
         "health-recovery",
@@ -276,6 +307,10 @@ def parse_argv(argv: Sequence[str]) -> dict[str, Any]:
         i += 1
         if arg in ("-h", "--help", "-help"):
             raise HelpRequested(usage())
+        if arg in ("-v", "--version", "-version"):
+            raise HelpRequested(
+                f"gpu-device-plugin version {VERSION} (behaviour of NVIDIA k8s-device-plugin v{VERSION})"
+            )
         if not arg.startswith("-") or arg in ("-", "--"):
             raise ConfigError(f"unexpected argument {arg!r} (the plugin takes only flags; see --help)")
         body = arg.lstrip("-")

@@ -7,6 +7,7 @@ builds the next, as NVIDIA's plugin does; like NVIDIA's, a rebuild starts every 
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import queue
@@ -18,9 +19,11 @@ from plugin.clock import Cancellable, Clock, RealClock
 from plugin.config import Config, reload_config
 from plugin.discovery import DiscoveredGpu, discover
 from plugin.errors import ConfigError, InitError
+from plugin.extras import prepare
 from plugin.health import HealthMonitor
 from plugin.logfmt import EventLogger
 from plugin.mig import resources_for_strategy
+from plugin.mps import ControlCommand, MpsDaemon, MpsError
 from plugin.nvmlutil import NVMLError, describe
 from plugin.registration import Registrar
 from plugin.resources import Device, Resource
@@ -52,10 +55,13 @@ class PluginManager:
         logger: logging.Logger | None = None,
         *,
         clock: Clock | None = None,
+        mps: MpsDaemon | None = None,
     ) -> None:
         self.config = config
         self.nvml = nvml
         self.clock: Clock = clock or RealClock()
+        # The MPS control daemon's readiness (NVIDIA asks it through nvidia-cuda-mps-control).
+        self.mps: MpsDaemon = mps or ControlCommand(config.mps_container_root, config.env)
         self.events = EventLogger(logger)
         self._lock = threading.RLock()
         self._changed = threading.Condition()
@@ -232,6 +238,11 @@ class PluginManager:
             text = describe(exc) if isinstance(exc, NVMLError) else str(exc)
             self._init_failed(f"device discovery failed: {text}")
             return
+        try:
+            extras = prepare(self.config, gen.gpus, self.nvml, warnings)
+        except (InitError, OSError) as exc:
+            self._init_failed(str(exc))
+            return
         self._known = gen.gpus
         for gpu in lost:
             warnings.append(
@@ -253,15 +264,16 @@ class PluginManager:
                 resource,
                 self.config,
                 self.events,
-                scores=lambda n=gen.number: self._pair_scores(n),
-                on_stream_lost=lambda g=gen, name=resource.name: self._stream_lost(g, name),
+                scores=functools.partial(self._pair_scores, gen.number),
+                on_stream_lost=functools.partial(self._stream_lost, gen, resource.name),
+                extras=extras,
             )
         devices = [d for r in resources for d in r.devices]
         gen.monitor = HealthMonitor(
             self.nvml,
             devices,
             self.config.health,
-            lambda changed, healthy, cause, n=gen.number: self._health_changed(n, changed, healthy, cause),
+            functools.partial(self._health_changed, gen.number),
             self.events,
             recovery=self.config.health_recovery,
             wait_ms=self.config.health_wait_ms,
@@ -276,6 +288,8 @@ class PluginManager:
             return
         try:
             for server in gen.servers.values():
+                if server.resource.mps:
+                    self._wait_for_mps(server.resource.name)
                 server.start()
         except ServerStartError as exc:
             self.events.error("serve-failed", error=str(exc), retry_in=f"{self.config.restart_delay_s:g}s")
@@ -289,10 +303,18 @@ class PluginManager:
                 timeout=self.config.register_timeout_s,
                 backoff_initial=self.config.register_backoff_initial_s,
                 backoff_cap=self.config.register_backoff_cap_s,
-                on_registered=lambda name, g=gen: self._registered(g, name),
+                on_registered=functools.partial(self._registered, gen),
                 clock=self.clock,
             )
             gen.registrar.start()
+
+    def _wait_for_mps(self, resource: str) -> None:
+        """NVIDIA's waitForDaemon: the MPS control daemon must answer before the resource is served."""
+        try:
+            self.mps.assert_healthy(resource)
+        except MpsError as exc:
+            raise ServerStartError(f"error waiting for MPS daemon: {exc}") from None
+        self.events.info("mps-daemon-healthy", resource=resource)
 
     def _teardown(self) -> None:
         gen = self._gen

@@ -38,7 +38,9 @@ def register(kubelet_socket: str, resource_name: str, endpoint: str, timeout: fl
     )
     try:
         with grpc.insecure_channel(unix_target(kubelet_socket), options=_CHANNEL_OPTIONS) as channel:
-            api_pb2_grpc.RegistrationStub(channel).Register(request, timeout=timeout)
+            api_pb2_grpc.RegistrationStub(channel).Register(  # type: ignore[no-untyped-call]
+                request, timeout=timeout
+            )
     except grpc.RpcError as exc:
         raise RegistrationError(f"{exc.code().name}: {exc.details()}") from None
 

@@ -20,7 +20,7 @@ import grpc
 
 from deviceplugin.v1beta1 import HEALTHY, MAX_UNIX_SOCKET_PATH, UNHEALTHY, api_pb2_grpc, unix_target
 from deviceplugin.v1beta1 import api_pb2 as pb
-from plugin.allocate import allocate
+from plugin.allocate import Extras, allocate
 from plugin.config import Config
 from plugin.errors import AllocationError
 from plugin.logfmt import EventLogger
@@ -45,7 +45,9 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
         scores: Callable[[], Mapping[frozenset[str], int]] = dict,
         max_workers: int = MAX_WORKERS,
         on_stream_lost: Callable[[], None] = lambda: None,
+        extras: Extras = Extras(),
     ) -> None:
+        self.extras = extras
         self.resource = resource
         self.config = config
         self.socket_path = config.socket_path(resource.socket_name)
@@ -99,7 +101,7 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
         server = grpc.server(
             ThreadPoolExecutor(max_workers=self._max_workers, thread_name_prefix="plugin-grpc")
         )
-        api_pb2_grpc.add_DevicePluginServicer_to_server(self, server)
+        api_pb2_grpc.add_DevicePluginServicer_to_server(self, server)  # type: ignore[no-untyped-call]
         try:
             port = server.add_insecure_port(unix_target(self.socket_path))
         except RuntimeError as exc:
@@ -110,7 +112,7 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
         self._server = server
         try:
             with grpc.insecure_channel(unix_target(self.socket_path)) as channel:
-                api_pb2_grpc.DevicePluginStub(channel).GetDevicePluginOptions(
+                api_pb2_grpc.DevicePluginStub(channel).GetDevicePluginOptions(  # type: ignore[no-untyped-call]
                     pb.Empty(), timeout=SELF_CHECK_TIMEOUT_S, wait_for_ready=True
                 )
         except grpc.RpcError as exc:
@@ -151,10 +153,12 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
         sent = -1
         try:
             while True:
+
+                def due(last: int = sent) -> bool:
+                    return self._stopped or self._version != last or not context.is_active()
+
                 with self._cond:
-                    self._cond.wait_for(
-                        lambda last=sent: self._stopped or self._version != last or not context.is_active()
-                    )
+                    self._cond.wait_for(due)
                     if self._stopped or not context.is_active():
                         return
                     sent = self._version
@@ -180,7 +184,7 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
 
     def Allocate(self, request: pb.AllocateRequest, context: Any) -> pb.AllocateResponse:
         try:
-            response = allocate(self.resource, request, self.config)
+            response = allocate(self.resource, request, self.config, self.extras)
         except AllocationError as exc:
             message = f'invalid allocation request for "{self.resource.name}": {exc}'
             self._log.warning("allocate-failed", resource=self.resource.name, error=message)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from plugin.errors import ConfigError
+from plugin.errors import ConfigError, InitError
 from plugin.replicas import ReplicatedResource, parse_replicated
 from plugin.resources import Device, Resource
 
@@ -85,6 +85,8 @@ def apply_sharing(
     base: dict[str, list[Device]], sharing: Sharing | None, warnings: list[str]
 ) -> list[Resource]:
     """Turn resource → devices into served resources, replicating the shared ones."""
+    if sharing is not None and sharing.mps and any(d.is_mig for ds in base.values() for d in ds):
+        raise InitError("sharing using MPS is not supported for MIG devices")
     served: list[Resource] = []
     names = set(base)
     if sharing is not None:
@@ -94,20 +96,21 @@ def apply_sharing(
                     f"sharing.{SECTION[sharing.strategy]}: resource {entry.name} has no devices on this node"
                 )
     for name, devices in base.items():
-        entry = sharing.entry_for(name) if sharing is not None else None
-        if sharing is None or entry is None:
-            served.append(Resource(name, tuple(devices)))
+        wanted = sharing.entry_for(name) if sharing is not None else None
+        if sharing is None or wanted is None:
+            # NVIDIA enables MPS on every resource once the strategy is MPS, shared or not.
+            served.append(Resource(name, tuple(devices), mps=sharing is not None and sharing.mps))
             continue
         replicated = tuple(
             replace(device, id=replica_id(device.id, n), replica=n)
             for device in devices
-            for n in range(entry.replicas)
+            for n in range(wanted.replicas)
         )
         served.append(
             Resource(
-                entry.rename or name,
+                wanted.rename or name,
                 replicated,
-                entry.replicas,
+                wanted.replicas,
                 sharing.fail_requests_greater_than_one,
                 mps=sharing.mps,
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import pytest
 
 from deviceplugin.v1beta1 import api_pb2 as pb
 from plugin import load_config
-from plugin.allocate import allocate, container_response, validate_request
+from plugin.allocate import Extras, allocate, container_response, validate_request
 from plugin.errors import AllocationError
+from plugin.imex import Channel
 from plugin.mig import resources_for_strategy
 from plugin.resources import Resource
 from plugin.sharing import apply_sharing, parse_sharing
@@ -38,9 +40,13 @@ def shared_resource(fail_gt_one: bool) -> Resource:
     return apply_sharing(resources_for_strategy([gpu(0), gpu(1)], "none", []), ts, [])[0]
 
 
-def respond(resource: Resource, ids: list[str], *argv: str) -> pb.ContainerAllocateResponse:
+def respond(
+    resource: Resource, ids: list[str], *argv: str, extras: Extras | None = None
+) -> pb.ContainerAllocateResponse:
     config = load_config(list(argv), {})
-    return container_response(resource, validate_request(resource, ids), config, new_id=lambda: "fixed")
+    return container_response(
+        resource, validate_request(resource, ids), config, extras or Extras(), new_id=lambda: "fixed"
+    )
 
 
 def test_envvar_lists_uuids_in_request_order() -> None:
@@ -85,24 +91,73 @@ def test_cdi_annotations_use_the_prefix_and_set_no_env() -> None:
         "--cdi-annotation-prefix=cdi.example/",
     )
     assert dict(response.annotations) == {
-        "cdi.example/nvidia-device-plugin_fixed": "nvidia.com/gpu=GPU-0,nvidia.com/gpu=GPU-1"
+        "cdi.example/nvidia-device-plugin_fixed": (
+            "k8s.device-plugin.nvidia.com/gpu=GPU-0,k8s.device-plugin.nvidia.com/gpu=GPU-1"
+        )
     }
     assert not response.envs
 
 
-def test_cdi_cri_lists_cdi_devices() -> None:
-    response = respond(gpus_resource(), ["GPU-1"], "--device-list-strategy=cdi-cri", "--gds-enabled")
-    assert [d.name for d in response.cdi_devices] == ["nvidia.com/gpu=GPU-1", "nvidia.com/gds=all"]
-    assert not response.envs
-
-
-def test_feature_flags_add_nvidia_envs() -> None:
+def test_cdi_cri_names_gpus_then_channels_then_the_modes_whose_spec_was_written() -> None:
+    channel = Channel(
+        "0", "/dev/nvidia-caps-imex-channels/channel0", "/x/dev/nvidia-caps-imex-channels/channel0"
+    )
+    extras = Extras((channel,), ("k8s.device-plugin.nvidia.com/gds=all",))
     response = respond(
-        gpus_resource(), ["GPU-1"], "--gdrcopy-enabled", "--mofed-enabled", "--imex-channel-ids=0,1"
+        gpus_resource(), ["GPU-1"], "--device-list-strategy=cdi-cri", "--gds-enabled", extras=extras
+    )
+    assert [d.name for d in response.cdi_devices] == [
+        "k8s.device-plugin.nvidia.com/gpu=GPU-1",
+        "k8s.device-plugin.nvidia.com/imex-channel=0",
+        "k8s.device-plugin.nvidia.com/gds=all",
+    ]
+    assert dict(response.envs) == {"NVIDIA_GDS": "enabled"}  # v0.20 sets it even when every strategy is CDI
+
+
+@pytest.mark.parametrize("strategy", ["envvar", "cdi-cri", "cdi-annotations", "envvar,cdi-cri"])
+def test_gdrcopy_gds_and_mofed_envs_follow_their_flags_under_every_strategy(strategy: str) -> None:
+    response = respond(
+        gpus_resource(),
+        ["GPU-1"],
+        f"--device-list-strategy={strategy}",
+        "--gdrcopy-enabled",
+        "--mofed-enabled",
     )
     assert response.envs["NVIDIA_GDRCOPY"] == "enabled"
     assert response.envs["NVIDIA_MOFED"] == "enabled"
-    assert response.envs["NVIDIA_IMEX_CHANNELS"] == "0,1"
+    assert "NVIDIA_GDS" not in response.envs
+
+
+def test_imex_channels_found_reach_env_mounts_and_device_specs() -> None:
+    channel = Channel(
+        "0", "/dev/nvidia-caps-imex-channels/channel0", "/c/dev/nvidia-caps-imex-channels/channel0"
+    )
+    response = respond(
+        gpus_resource(),
+        ["GPU-1"],
+        "--device-list-strategy=envvar,volume-mounts",
+        "--pass-device-specs",
+        "--dev-root=/host",
+        extras=Extras((channel,)),
+    )
+    assert response.envs["NVIDIA_IMEX_CHANNELS"] == "0"
+    assert ("/dev/null", "/var/run/nvidia-container-devices/imex/0") in [
+        (m.host_path, m.container_path) for m in response.mounts
+    ]
+    assert [(d.container_path, d.host_path) for d in response.devices] == [
+        ("/dev/nvidia-caps-imex-channels/channel0", "/host/dev/nvidia-caps-imex-channels/channel0")
+    ]
+
+
+def test_mps_adds_the_pipe_directory_and_the_pipe_and_shm_mounts() -> None:
+    resource = dataclasses.replace(shared_resource(True), mps=True)
+    response = respond(resource, ["GPU-0::1"], "--mps-root=/run/nvidia/mps")
+    assert response.envs["CUDA_MPS_PIPE_DIRECTORY"] == "/mps/nvidia.com/gpu/pipe"
+    assert [(m.container_path, m.host_path) for m in response.mounts] == [
+        ("/mps/nvidia.com/gpu/pipe", "/run/nvidia/mps/nvidia.com/gpu/pipe"),
+        ("/dev/shm", "/run/nvidia/mps/shm"),
+    ]
+    assert response.envs["NVIDIA_VISIBLE_DEVICES"] == "GPU-0"
 
 
 def test_device_specs_cover_only_nodes_that_exist_under_the_dev_root() -> None:

@@ -85,9 +85,33 @@ def test_go_style_flag_spellings_are_accepted() -> None:
 
 
 def test_list_env_is_comma_separated() -> None:
-    config = load_config([], {"DEVICE_LIST_STRATEGY": "envvar, cdi-annotations", "IMEX_CHANNEL_IDS": "0,3"})
+    config = load_config([], {"DEVICE_LIST_STRATEGY": "envvar, cdi-annotations", "CDI_DISABLE_HOOKS": "a,b"})
     assert config.device_list_strategy == ("envvar", "cdi-annotations")
-    assert config.imex_channel_ids == (0, 3)
+    assert config.cdi_disable_hooks == ("a", "b")
+
+
+@pytest.mark.parametrize("ids", ["0,1", "5", "1"])
+def test_imex_channel_ids_other_than_none_or_zero_are_rejected_as_nvidia_does(ids: str) -> None:
+    with pytest.raises(ConfigError, match=r"channelIDs must be \[\] or \[0\]; found \["):
+        load_config([f"--imex-channel-ids={ids}"], {})
+    assert load_config(["--imex-channel-ids=0"], {}).imex_channel_ids == (0,)
+
+
+def test_dev_root_defaults_to_the_driver_root_and_container_driver_root_is_read() -> None:
+    config = load_config(["--driver-root=/run/nvidia/driver"], {"CONTAINER_DRIVER_ROOT": "/host-driver"})
+    assert config.dev_root == "/run/nvidia/driver"
+    assert config.driver_root_ctr_path == "/host-driver"
+    assert load_config(["--driver-root=/a", "--dev-root=/b"], {}).dev_root == "/b"
+
+
+def test_mps_needs_an_mps_root_and_refuses_the_mixed_strategy(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("version: v1\nsharing:\n  mps:\n    resources: [{name: gpu, replicas: 2}]\n")
+    with pytest.raises(ConfigError, match="using MPS requires --mps-root to be specified"):
+        load_config([f"--config-file={path}"], {})
+    with pytest.raises(ConfigError, match="using --mig-strategy=mixed is not supported with MPS"):
+        load_config([f"--config-file={path}", "--mps-root=/m", "--mig-strategy=mixed"], {})
+    assert load_config([f"--config-file={path}", "--mps-root=/m"], {}).sharing is not None
 
 
 def test_socket_dir_defaults_to_the_kubelet_sockets_directory() -> None:
@@ -223,3 +247,22 @@ def test_a_resources_rename_pattern_is_ignored_with_nvidias_warning(tmp_path: Pa
     assert (
         "Customizing the 'resources' field is not yet supported in the config. Ignoring..." in config.warnings
     )
+
+
+def test_libnvidia_ml_is_found_under_the_container_driver_root(tmp_path: Path) -> None:
+    from plugin.roots import container_dev_root, resolve_library
+
+    lib = tmp_path / "usr/lib/x86_64-linux-gnu/libnvidia-ml.so.580.1"
+    lib.parent.mkdir(parents=True)
+    lib.touch()
+    (lib.parent / "libnvidia-ml.so.1").symlink_to(lib.name)
+    assert resolve_library(str(tmp_path)) == str(lib)
+    assert resolve_library("/") == "libnvidia-ml.so.1"
+    assert container_dev_root(str(tmp_path)) == "/"
+    (tmp_path / "dev").mkdir()
+    assert container_dev_root(str(tmp_path)) == str(tmp_path)
+
+
+def test_version_is_printed_like_help() -> None:
+    with pytest.raises(HelpRequested, match=r"version 0\.20\.0"):
+        load_config(["--version"], {})
