@@ -115,7 +115,9 @@ def _migs(nvml: Any, handle: Any) -> tuple[MigInfo, ...]:
     return tuple(migs)
 
 
-def discover(nvml: Any, known: Sequence[DiscoveredGpu] = (), lost: list[DiscoveredGpu] | None = None) -> list[DiscoveredGpu]:
+def discover(
+    nvml: Any, known: Sequence[DiscoveredGpu] = (), lost: list[DiscoveredGpu] | None = None
+) -> list[DiscoveredGpu]:
     """Every GPU NVML reports, in index order (raises NVMLError on a failing query).
 
     A GPU that is lost (``GpuIsLost``) at an index where ``known`` (the last inventory) had one

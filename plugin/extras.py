@@ -11,7 +11,7 @@ from typing import Any
 from plugin import cdi
 from plugin.allocate import Extras
 from plugin.config import CDI_STRATEGIES, Config
-from plugin.discovery import GpuInfo
+from plugin.discovery import DiscoveredGpu
 from plugin.imex import get_channels
 from plugin.mig import gpu_device, mig_device
 from plugin.nvmlutil import NVMLError, text
@@ -35,7 +35,7 @@ def cdi_options(config: Config, driver_version: str) -> cdi.CdiOptions:
     )
 
 
-def prepare(config: Config, gpus: list[GpuInfo], nvml: Any, warnings: list[str]) -> Extras:
+def prepare(config: Config, gpus: list[DiscoveredGpu], nvml: Any, warnings: list[str]) -> Extras:
     """IMEX channels (InitError under --imex-required when one is missing) and the CDI specs."""
     dev_root = container_dev_root(config.driver_root_ctr_path)
     channels = get_channels(config.imex_channel_ids, config.imex_required, dev_root, warnings)
