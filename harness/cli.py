@@ -187,6 +187,7 @@ def cmd_conformance(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     from harness.errors import ScenarioError
+    from harness.limits import LimitError
 
     args = _parser().parse_args(argv)
     try:
@@ -204,4 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except ScenarioError as exc:
         print(exc, file=sys.stderr)
+        return 2
+    except LimitError as exc:
+        print(f"python -m harness: {exc}", file=sys.stderr)
         return 2

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+SNIPPET_WIDTH = 120
+
 
 @dataclass(frozen=True)
 class Loc:
@@ -27,16 +29,18 @@ class Loc:
     def snippet(self, context: int = 1) -> str:
         """The source lines around this place with a caret under the column ('' if unreadable)."""
         try:
-            lines = Path(self.path).read_text(encoding="utf-8").splitlines()
+            lines = Path(self.path).read_text(encoding="utf-8", errors="replace").splitlines()
         except OSError:
             return ""
         if not 1 <= self.line <= len(lines):
             return ""
         first = max(1, self.line - context)
+        # A very long line (minified YAML) is shown as a window around the column.
+        start = max(0, self.col - 1 - SNIPPET_WIDTH // 2)
         out = []
         for number in range(first, self.line + 1):
-            out.append(f"  {number:>4} | {lines[number - 1]}")
-        out.append("       | " + " " * (self.col - 1) + "^")
+            out.append(f"  {number:>4} | {lines[number - 1][start : start + SNIPPET_WIDTH]}")
+        out.append("       | " + " " * (self.col - 1 - start) + "^")
         return "\n".join(out)
 
 

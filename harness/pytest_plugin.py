@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from harness.errors import ScenarioError
+from harness.limits import LimitError
 from harness.options import NVML_CHOICES, NVML_HELP, PLUGIN_CMD_HELP
 from harness.result import Result, Status
 
@@ -85,7 +86,7 @@ class ScenarioFile(pytest.File):
             yield item
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, ScenarioError):
+        if isinstance(excinfo.value, ScenarioError | LimitError):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo))
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from harness.errors import Loc, ScenarioError
-from harness.loader import YNode
+from harness.loader import YNode, paused_gc
 from harness.model.calls import ConditionSet, StepCall
 from harness.model.compose import Case, compose
 from harness.model.duration import Duration
@@ -184,4 +184,5 @@ def parse_case(case: Case, path: str) -> Scenario:
 def load(path: str | Path) -> list[Scenario]:
     """All cases of one scenario file, validated; raises ScenarioError (readable, with file:line)."""
     p = str(path)
-    return [parse_case(case, p) for case in compose(p)]
+    with paused_gc():
+        return [parse_case(case, p) for case in compose(p)]
