@@ -19,7 +19,7 @@ from fake_nvml.api import NvmlSurface, Simulation, surface_functions
 from fake_nvml.events import NOT_ATTRIBUTABLE, EventData, EventHub
 from fake_nvml.faults import INIT_FAILURES, Faults, error_code
 from fake_nvml.node import Gpu, NodeGpu, NodeModel
-from fake_nvml.profile import NodeProfile, load
+from fake_nvml.profile import MAX_GPUS, NodeProfile, load
 from simkit import Clock, ObservationLog, TimerHandle
 
 if TYPE_CHECKING:
@@ -64,9 +64,10 @@ class FakeNVML(NvmlSurface):
         seed: int | str = 0,
         clock: Clock | None = None,
         log: ObservationLog | None = None,
+        max_gpus: int = MAX_GPUS,
     ) -> FakeNVML:
         """A node from a shorthand (``"4xH100"``), a node profile YAML path, or a dict of that schema."""
-        return cls(load(spec, seed=seed), clock=clock, log=log)
+        return cls(load(spec, seed=seed, max_gpus=max_gpus), clock=clock, log=log)
 
     @staticmethod
     def connect(path: str | os.PathLike[str], *, timeout: float = 5.0) -> NvmlClient:

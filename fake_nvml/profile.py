@@ -50,8 +50,24 @@ TOPOLOGY_KEYS = {"numa", "nvlink", "pcie"}
 UNSUPPORTED = "unsupported"
 
 
+# A budget, not a model limit: all-pairs NVLink wiring and the uniqueness checks grow with the
+# square of the GPU count, so a typo such as 100000xH100 must fail at once, not exhaust memory.
+MAX_GPUS = 256
+
+
 class ProfileError(ValueError):
     """A node profile is wrong; the message says where (file:line, key path) and what was expected."""
+
+
+class TooManyGpus(ProfileError):
+    """A profile asks for more GPUs than ``max_gpus`` (raised before any GPU is built)."""
+
+    def __init__(self, source: str, gpus: int, limit: int) -> None:
+        super().__init__(
+            f"{source}: {gpus} GPUs is more than the {limit} a simulated node may have (max_gpus)"
+        )
+        self.gpus = gpus
+        self.limit = limit
 
 
 @dataclass
@@ -121,8 +137,10 @@ def shorthand_to_dict(spec: str) -> dict[str, Any]:
     return {"gpus": gpus}
 
 
-def load(spec: str | os.PathLike[str] | dict[str, Any], *, seed: int | str = 0) -> NodeProfile:
-    """Resolve a shorthand, a profile file or a dict into a :class:`NodeProfile`."""
+def load(
+    spec: str | os.PathLike[str] | dict[str, Any], *, seed: int | str = 0, max_gpus: int = MAX_GPUS
+) -> NodeProfile:
+    """Resolve a shorthand, a profile file or a dict into a :class:`NodeProfile` (at most ``max_gpus``)."""
     source = "profile"
     lines: _LineFinder | None = None
     if isinstance(spec, dict):
@@ -147,7 +165,7 @@ def load(spec: str | os.PathLike[str] | dict[str, Any], *, seed: int | str = 0) 
             f"node profile {spec!s} does not exist; give a shorthand like '4xH100', a YAML file, or a dict"
         )
     try:
-        return _Resolver(data, seed).resolve()
+        return _Resolver(data, seed, source, max_gpus).resolve()
     except _KeyError as exc:
         where = f"{source}:{lines.line(exc.path)}" if lines else source
         raise ProfileError(f"{where}: {exc.path_text}: {exc.message}") from None
@@ -206,9 +224,11 @@ def _check_keys(data: Any, allowed: set[str], path: tuple[str | int, ...], what:
 
 
 class _Resolver:
-    def __init__(self, data: dict[str, Any], seed: int | str) -> None:
+    def __init__(self, data: dict[str, Any], seed: int | str, source: str, max_gpus: int) -> None:
         self.data = _check_keys(data, TOP_KEYS, (), "a node profile")
         self.seed = data.get("seed", seed)
+        self.source = source
+        self.max_gpus = max_gpus
 
     def resolve(self) -> NodeProfile:
         d = self.data
@@ -228,6 +248,9 @@ class _Resolver:
                 raise _KeyError((*path, "count"), f"count must be a positive integer, got {count!r}")
             if count > 1 and {"uuid", "serial", "pci_bus_id", "minor"} & set(entry):
                 raise _KeyError(path, "uuid/serial/pci_bus_id/minor name one GPU; use count: 1 entries")
+            if len(raw) + count > self.max_gpus:
+                total = len(raw) + sum(_count(e) for e in entries[i:])
+                raise TooManyGpus(self.source, total, self.max_gpus)
             raw.extend((path, entry, prod) for _ in range(count))
         vm = bool(d.get("vm", False))
         topo = _check_keys(d.get("topology", {}) or {}, TOPOLOGY_KEYS, ("topology",), "topology")
@@ -396,6 +419,11 @@ class _Resolver:
             for i, v in enumerate(values):
                 if v in values[:i]:
                     raise _KeyError(("gpus", i, attr), f"{attr} {v!r} is used by GPU {values.index(v)} too")
+
+
+def _count(entry: Any) -> int:
+    count = entry.get("count", 1) if isinstance(entry, dict) else 1
+    return count if isinstance(count, int) and count > 0 else 1
 
 
 def numa_supported(topo: dict[str, Any], vm: bool) -> bool:

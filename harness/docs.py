@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 
+from harness.limits import LIMITS
 from harness.model import registry
 from harness.model.matcher import OPERATORS
 from harness.model.scenario import KubeletSpec, NodeSpec, PluginSpec, Requires, Scenario
@@ -88,6 +89,14 @@ def reference() -> str:
         + "; `{healthy}`, `{unhealthy}`, `{devices}` (optionally `@resource`); "
         "`{allocated.POD.CONTAINER}`; `{socket_dir}`, `{kubelet_socket}`, `{resource}`; "
         "`{matrix.NAME}` (replaced when the matrix expands). `{{` and `}}` are literal braces.",
+        "",
+        "### Limits",
+        "",
+        "Budgets checked before the work they bound; an environment variable raises one.",
+        "",
+        "| limit | default | environment variable |",
+        "|---|---|---|",
+        *(f"| {limit.what} | {limit.default} | `{limit.env}` |" for limit in LIMITS),
         "",
         END,
     ]

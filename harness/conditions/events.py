@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from harness.model.base import Condition, Verdict, since_seq
-from harness.model.matcher import Matcher
+from harness.model.matcher import Matcher, NumberMatcher
 from harness.model.registry import condition
 from harness.model.schema import doc
 
@@ -23,7 +23,7 @@ class EventSeen(Condition):
     kind: str | None = doc("event kind (see docs/scenarios.md, 'Events')", default=None)
     source: Literal["kubelet", "node", "plugin", "harness"] | None = doc("who recorded it", default=None)
     data: Matcher | None = doc("the event's data, e.g. {resource: nvidia.com/gpu}", default=None)
-    count: Matcher | None = doc("how many (default: at least one)", default=None)
+    count: NumberMatcher | None = doc("how many (default: at least one)", default=None)
     since: Literal["start", "step"] = doc(
         "count from the scenario's start, or from the last action step", default="start"
     )

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from harness.errors import ScenarioError
 from harness.loader import YNode
 from harness.model.base import Condition, Verdict
-from harness.model.matcher import MISSING, Equals, Matcher
+from harness.model.declared import DeviceText
+from harness.model.matcher import MISSING, Equals, ItemsMatcher, Matcher, NumberMatcher, TextMatcher
 from harness.model.registry import condition
 from harness.model.schema import ParseCtx, doc, one_field_shorthand, parse, wrap_as
 from harness.model.text import Text
@@ -25,7 +26,7 @@ def _count_matcher(node: YNode, ctx: ParseCtx) -> Matcher:
         m: Matcher = Equals(node.value)
         m.loc = node.loc
         return m
-    return Matcher.from_yaml(node, ctx)
+    return NumberMatcher.from_yaml(node, ctx)
 
 
 @condition("registered")
@@ -34,7 +35,9 @@ class Registered(Condition):
     """The resource is registered with a live endpoint (or, with 'expected: false', is not)."""
 
     resource: str | None = doc("the resource (default: the scenario's)", default=None)
-    endpoint: Matcher | None = doc("the socket file name it registered, e.g. nvidia-gpu.sock", default=None)
+    endpoint: TextMatcher | None = doc(
+        "the socket file name it registered, e.g. nvidia-gpu.sock", default=None
+    )
     options: Matcher | None = doc(
         "its DevicePluginOptions, e.g. {get_preferred_allocation_available: true}", default=None
     )
@@ -107,8 +110,8 @@ class Devices(Condition):
     """The device list the kubelet holds for a resource: how many, which IDs, which NUMA nodes."""
 
     resource: str | None = doc("the resource (default: the scenario's)", default=None)
-    count: Matcher | None = doc("number of devices (healthy or not)", default=None)
-    ids: Matcher | None = doc("the device IDs, e.g. {set: ['{gpu0}', '{gpu1}']}", default=None)
+    count: NumberMatcher | None = doc("number of devices (healthy or not)", default=None)
+    ids: ItemsMatcher | None = doc("the device IDs, e.g. {set: ['{gpu0}', '{gpu1}']}", default=None)
     numa: dict[Text, Matcher] = doc(
         "device reference → its NUMA node list, e.g. {gpu0: [0]}", default_factory=dict
     )
@@ -171,7 +174,7 @@ class Health(Condition):
             if key == "resource":
                 resource = parse(str, value, ctx, "'resource'")
                 continue
-            Text.from_yaml(YNode(key, node.key_loc(key)))
+            DeviceText.from_yaml(YNode(key, node.key_loc(key)), ctx)
             expected[key] = parse(Literal["Healthy", "Unhealthy"], value, ctx, f"the health of '{key}'")
         cond = cls(expected, resource)
         cond.loc = node.loc
@@ -278,8 +281,10 @@ class Allocatable(_Quantity):
 class Violations(Condition):
     """Contract violations the fake kubelet recorded (stricter than the kubelet): ``violations: none``."""
 
-    rule: Matcher | None = doc("only violations whose rule matches (e.g. preferred_wrong_size)", default=None)
-    count: Matcher | None = doc("how many (default: none at all)", default=None)
+    rule: TextMatcher | None = doc(
+        "only violations whose rule matches (e.g. preferred_wrong_size)", default=None
+    )
+    count: NumberMatcher | None = doc("how many (default: none at all)", default=None)
 
     @classmethod
     def shorthand(cls, node: YNode, ctx: ParseCtx) -> YNode:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Literal
 from harness.errors import ScenarioError
 from harness.loader import YNode
 from harness.model.base import Condition, Verdict, since_seq
-from harness.model.matcher import Matcher
+from harness.model.matcher import NumberMatcher
 from harness.model.registry import condition
 from harness.model.schema import ParseCtx, doc, one_field_shorthand, wrap_as
 
@@ -24,7 +24,7 @@ class Log(Condition):
     """Lines the plugin logged (its output) matching a regular expression: ``log: "registered"``."""
 
     regex: str = doc("a Python regular expression, searched in each line")
-    count: Matcher | None = doc("how many lines must match (default: at least one)", default=None)
+    count: NumberMatcher | None = doc("how many lines must match (default: at least one)", default=None)
     since: Literal["start", "step"] = doc(
         "count from the scenario's start, or from the last action step", default="start"
     )
@@ -63,7 +63,7 @@ class Log(Condition):
 class ExitCode(Condition):
     """The plugin exited, with this code (``exit_code: 1``; ``{not: 0}`` for any failure)."""
 
-    code: Matcher = doc("the exit code")
+    code: NumberMatcher = doc("the exit code")
 
     shorthand, shorthand_expected = one_field_shorthand(
         "code", "the exit code, or a matcher such as {not: 0}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness.model.base import Condition, Verdict
-from harness.model.matcher import Matcher
+from harness.model.matcher import ItemsMatcher, Matcher, TextMatcher
 from harness.model.registry import condition
 from harness.model.schema import doc
 
@@ -24,7 +24,9 @@ class Allocation(Condition):
     pod: str = doc("pod name")
     container: str = doc("container name (default: the pod's only container with an allocation)", default="")
     resource: str | None = doc("the resource (default: the scenario's)", default=None)
-    ids: Matcher | None = doc("allocated device IDs, e.g. {count: 2, subset_of: '{healthy}'}", default=None)
+    ids: ItemsMatcher | None = doc(
+        "allocated device IDs, e.g. {count: 2, subset_of: '{healthy}'}", default=None
+    )
     envs: Matcher | None = doc("response envs, e.g. {NVIDIA_VISIBLE_DEVICES: '{gpu0.uuid}'}", default=None)
     mounts: Matcher | None = doc(
         "response mounts (list of {container_path, host_path, read_only})", default=None
@@ -33,7 +35,7 @@ class Allocation(Condition):
         "response devices (list of {container_path, host_path, permissions})", default=None
     )
     annotations: Matcher | None = doc("response annotations", default=None)
-    cdi_devices: Matcher | None = doc("response CDI device names", default=None)
+    cdi_devices: ItemsMatcher | None = doc("response CDI device names", default=None)
     response: Matcher | None = doc(
         "the whole response {envs, mounts, devices, annotations, cdi_devices}", default=None
     )
@@ -101,8 +103,8 @@ class AdmissionResult(Condition):
 
     pod: str = doc("pod name")
     admitted: bool | None = doc("true: admitted; false: rejected", default=None)
-    message: Matcher | None = doc("the failure message (implies admitted: false)", default=None)
-    reason: Matcher | None = doc("the pod status reason, e.g. UnexpectedAdmissionError", default=None)
+    message: TextMatcher | None = doc("the failure message (implies admitted: false)", default=None)
+    reason: TextMatcher | None = doc("the pod status reason, e.g. UnexpectedAdmissionError", default=None)
 
     def describe(self) -> str:
         parts = [f"pod {self.pod}"]

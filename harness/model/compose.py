@@ -14,12 +14,15 @@ and line the text came from (a fragment's own line, not the including file's).
 
 from __future__ import annotations
 
+import difflib
 import itertools
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness import limits
 from harness.errors import Loc, ScenarioError, did_you_mean
 from harness.loader import YNode, load_file, wrap
 
@@ -55,16 +58,29 @@ def _load_fragment(ref: YNode, stack: tuple[str, ...]) -> YNode:
         chain = " -> ".join(Path(p).name for p in (*stack, str(path)))
         raise ScenarioError(ref.loc, f"include cycle: {chain}")
     if not path.is_file():
-        near = [p.name for p in base.glob("**/*.y*ml")]
         raise ScenarioError(
             ref.loc,
-            f"included file '{ref.value}' not found (looked in {base})",
-            suggestion=did_you_mean(Path(str(ref.value)).name, near),
+            f"included file '{ref.value}' not found (looked for {path})",
+            suggestion=_near_fragment(base, str(ref.value)),
         )
     tree = load_file(path)
     if not tree.is_map:
         raise ScenarioError(tree.loc, f"a fragment must be a mapping, not {tree.kind()}")
     return resolve_includes(tree, (*stack, str(path)))
+
+
+def _near_fragment(base: Path, ref: str) -> str:
+    """'did you mean' among the YAML files of the folder the reference points into, written as the
+    reference would be; nothing when no name there is close (an unrelated file is no help)."""
+    folder = (base / ref).parent
+    if not folder.is_dir():
+        return f"there is no folder {folder}"
+    prefix = str(Path(ref).parent)
+    names = sorted(p.name for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    close = difflib.get_close_matches(Path(ref).name, names, n=1, cutoff=0.75)
+    if not close:
+        return ""
+    return f"did you mean '{close[0] if prefix == '.' else f'{prefix}/{close[0]}'}'?"
 
 
 def _merge(base: YNode, over: YNode) -> YNode:
@@ -165,11 +181,17 @@ def expand_matrix(tree: YNode) -> list[Case]:
     if not tree.is_map or "matrix" not in tree.value:
         return [Case("", {}, _substitute(tree, {}))]
     matrix = tree.value["matrix"]
-    if not matrix.is_map or not matrix.value:
+    expected = (
+        "a mapping of variable names to lists of values (e.g. {xid: [48, 79]}), and optionally exclude:"
+    )
+    if not matrix.is_map:
+        raise ScenarioError(matrix.loc, f"'matrix' cannot be {matrix.kind()}", expected=expected)
+    if not [name for name in matrix.value if name != "exclude"]:
         raise ScenarioError(
             matrix.loc,
-            f"'matrix' cannot be {matrix.kind()}",
-            expected="a mapping of variable names to lists of values, and optionally exclude:",
+            "'matrix' defines no variable, so it makes no case",
+            expected=expected,
+            suggestion="add a variable, or remove 'matrix:' for a single case",
         )
     axes: dict[str, list[Any]] = {}
     for name, values in matrix.value.items():
@@ -188,18 +210,32 @@ def expand_matrix(tree: YNode) -> list[Case]:
                 expected="a non-empty list of plain values",
             )
         axes[name] = [v.value for v in values.value]
+    combinations = math.prod(len(values) for values in axes.values())
+    if combinations > limits.MATRIX_CASES.value():  # counted before one case is built
+        sizes = " x ".join(str(len(values)) for values in axes.values())
+        raise ScenarioError(
+            tree.key_loc("matrix"),
+            limits.MATRIX_CASES.breach(f"'matrix' makes {sizes} = {combinations} combinations"),
+        )
     excludes = _excludes(matrix.get("exclude"), axes)
     body = YNode({k: v for k, v in tree.value.items() if k != "matrix"}, tree.loc, tree.key_locs)
-    cases = []
+    chosen: dict[str, dict[str, Any]] = {}
     for combo in itertools.product(*axes.values()):
         values = dict(zip(axes, combo, strict=True))
         if any(all(values[k] == v for k, v in ex.items()) for ex in excludes):
             continue
         case_id = "-".join(str(v) for v in combo)
-        cases.append(Case(case_id, values, _substitute(body, values)))
-    if not cases:
+        if case_id in chosen:
+            raise ScenarioError(
+                tree.key_loc("matrix"),
+                f"two matrix cases have the same id '{case_id}' ({chosen[case_id]} and {values}), "
+                "so one's report would overwrite the other's",
+                suggestion="make the values differ as text (a case id joins them with '-')",
+            )
+        chosen[case_id] = values
+    if not chosen:
         raise ScenarioError(matrix.loc, "the matrix excludes every combination")
-    return cases
+    return [Case(case_id, values, _substitute(body, values)) for case_id, values in chosen.items()]
 
 
 def _excludes(node: YNode | None, axes: dict[str, list[Any]]) -> list[dict[str, Any]]:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 from harness.errors import ScenarioError
 from harness.loader import YNode
@@ -12,8 +13,25 @@ _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 
 
+def _seconds(value: Any) -> float | None:
+    """The seconds a YAML value names, unchecked (None: not a duration at all)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return float(value) if abs(value) < 10**300 else math.inf if value > 0 else -math.inf
+    if isinstance(value, float):
+        return value
+    if isinstance(value, str) and (m := _RE.match(value)):
+        return float(m.group(1)) * _UNITS[m.group(2) or "s"]
+    return None
+
+
 class Duration(float):
-    """Seconds, parsed from ``2s``/``500ms``/``5m``/``1h`` or a plain number."""
+    """Seconds, parsed from ``2s``/``500ms``/``5m``/``1h`` or a plain number: finite, at most a year."""
+
+    # No scenario waits or jumps longer; and the clock's waits cannot take infinity (nor a
+    # timeout past threading.TIMEOUT_MAX), so .inf or 10^30 is a typo to point at, not a hang.
+    MAX_SECONDS: ClassVar[float] = 365 * 24 * 3600.0
 
     @classmethod
     def yaml_expected(cls) -> str:
@@ -21,20 +39,26 @@ class Duration(float):
 
     @classmethod
     def parse_text(cls, value: Any) -> Duration | None:
-        if isinstance(value, bool):
+        seconds = _seconds(value)
+        if seconds is None or not 0 <= seconds <= cls.MAX_SECONDS:  # NaN fails both
             return None
-        if isinstance(value, int | float):
-            return cls(value) if value >= 0 else None
-        if isinstance(value, str) and (m := _RE.match(value)):
-            return cls(float(m.group(1)) * _UNITS[m.group(2) or "s"])
-        return None
+        return cls(seconds)
 
     @classmethod
     def from_yaml(cls, node: YNode, ctx: Any = None) -> Duration:
         parsed = cls.parse_text(node.value)
-        if parsed is None:
-            raise ScenarioError(node.loc, f"{node.kind()} is not a duration", expected=cls.yaml_expected())
-        return parsed
+        if parsed is not None:
+            return parsed
+        seconds = _seconds(node.value)
+        if seconds is None:
+            problem = f"{node.kind()} is not a duration"
+        elif not math.isfinite(seconds):
+            problem = f"{node.kind()} is not a finite duration"
+        elif seconds < 0:
+            problem = f"{node.kind()} is a negative duration"
+        else:
+            problem = f"{node.value!r} is longer than a year (8760h), the most a scenario may wait or jump"
+        raise ScenarioError(node.loc, problem, expected=cls.yaml_expected())
 
     def __str__(self) -> str:
         seconds = float(self)

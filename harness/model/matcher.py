@@ -19,6 +19,7 @@ from typing import Any
 from harness import templating
 from harness.errors import UNKNOWN, Loc, ScenarioError, did_you_mean
 from harness.loader import YNode
+from harness.model.text import check_templates
 from harness.templating import Resolver, TemplateError
 
 
@@ -47,18 +48,15 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def _check_templates(node: YNode) -> None:
+def _check_templates(node: YNode, ctx: Any) -> None:
     if isinstance(node.value, str):
-        try:
-            templating.check(node.value)
-        except TemplateError as exc:
-            raise ScenarioError(node.loc, str(exc), suggestion=exc.hint) from None
+        check_templates(node.value, node.loc, ctx)
     elif node.is_map:
         for child in node.value.values():
-            _check_templates(child)
+            _check_templates(child, ctx)
     elif node.is_seq:
         for child in node.value:
-            _check_templates(child)
+            _check_templates(child, ctx)
 
 
 def _render(value: Any, r: Resolver) -> Any:
@@ -114,9 +112,88 @@ class Matcher:
 
     @classmethod
     def from_yaml(cls, node: YNode, ctx: Any = None) -> Matcher:
-        matcher = _from_node(node)
+        matcher = _from_node(node, ctx, None)
         matcher.loc = node.loc
         return matcher
+
+
+class Shaped(Matcher):
+    """A matcher for a field whose value is always of one kind (a number, a list, a string).
+
+    Such a value has no keys, so a mapping given for it can only be operators: an unknown one
+    (``allocatable: {greater_than: 1}``) is an error at load time, naming the key, instead of a
+    mapping matcher that fails after the full wait. Subclasses name the kind.
+    """
+
+    kind = "a value"
+
+    def __init__(self, inner: Matcher) -> None:
+        self.inner = inner
+        self.loc = inner.loc
+
+    def match(self, actual: Any, r: Resolver) -> str | None:
+        return self.inner.match(actual, r)
+
+    def describe(self) -> str:
+        return self.inner.describe()
+
+    @classmethod
+    def yaml_expected(cls) -> str:
+        return f"{cls.kind}, or a mapping of operators such as {_EXAMPLE[cls.kind]}"
+
+    @classmethod
+    def from_yaml(cls, node: YNode, ctx: Any = None) -> Matcher:
+        inner = _from_node(node, ctx, cls.kind)
+        inner.loc = node.loc
+        return cls(inner)
+
+
+class NumberMatcher(Shaped):
+    """A count, a capacity, an exit code: ``2`` or ``{ge: 1}``."""
+
+    kind = "a number"
+
+
+class ItemsMatcher(Shaped):
+    """A list of device IDs or names: ``['{gpu0}']`` or ``{count: 2, subset_of: '{healthy}'}``."""
+
+    kind = "a list"
+
+
+class TextMatcher(Shaped):
+    """A message, a name, an endpoint: ``nvidia-gpu.sock`` or ``{regex: '...'}``."""
+
+    kind = "a string"
+
+
+_EXAMPLE = {"a number": "{ge: 1}", "a list": "{count: 2}", "a string": "{regex: 'x'}"}
+# Operators other tools spell differently, for the "did you mean" of an unknown one.
+_SPELLINGS = {
+    "greater_than": "gt",
+    "greater_or_equal": "ge",
+    "gte": "ge",
+    "at_least": "ge",
+    "min": "ge",
+    "less_than": "lt",
+    "less_or_equal": "le",
+    "lte": "le",
+    "at_most": "le",
+    "max": "le",
+    "eq": "equals",
+    "equal": "equals",
+    "is": "equals",
+    "match": "regex",
+    "matches": "regex",
+    "in": "one_of",
+    "any_of": "one_of",
+    "len": "count",
+    "length": "count",
+    "size": "count",
+    "includes": "contains",
+    "has": "contains",
+    "unique": "distinct",
+    "subset": "subset_of",
+}
 
 
 @dataclass
@@ -333,11 +410,11 @@ _OPS: dict[str, tuple[Callable[..., str | None], str]] = {
 OPERATORS = tuple(_OPS)
 
 
-def _op_arg(name: str, node: YNode) -> Any:
+def _op_arg(name: str, node: YNode, ctx: Any, shape: str | None) -> Any:
     kind = _OPS[name][1]
     bad = ScenarioError(node.loc, f"'{name}' cannot take {node.kind()}", expected=_ARG_EXPECTED[kind])
     if kind in ("raw", "list", "items") or (kind == "contains" and not (node.is_map or node.is_seq)):
-        _check_templates(node)
+        _check_templates(node, ctx)
     if kind == "raw":
         return node.plain()
     if kind == "str":
@@ -368,20 +445,22 @@ def _op_arg(name: str, node: YNode) -> Any:
         if isinstance(node.value, int) and not isinstance(node.value, bool):
             return node.value
         if node.is_map:
-            return Matcher.from_yaml(node)
+            return NumberMatcher.from_yaml(node, ctx)  # a count is a number
         raise bad
     if kind == "exact":
         if node.is_map:
-            keys = {k: Matcher.from_yaml(v) for k, v in node.value.items()}
+            keys = {k: Matcher.from_yaml(v, ctx) for k, v in node.value.items()}
             return MapMatch(keys, exact=True)
         if node.is_seq:
-            return Matcher.from_yaml(node)
+            return Matcher.from_yaml(node, ctx)
         raise bad
     if kind == "contains":
         if node.is_map or node.is_seq:
-            return Matcher.from_yaml(node)
+            return Matcher.from_yaml(node, ctx)
         return node.plain()
-    return Matcher.from_yaml(node)  # "matcher"
+    matcher = _from_node(node, ctx, shape)  # "matcher" ('not'): the same kind of value
+    matcher.loc = node.loc
+    return matcher
 
 
 _ARG_EXPECTED = {
@@ -406,14 +485,27 @@ def _is_template_body(text: str) -> bool:
     return True
 
 
-def _from_node(node: YNode) -> Matcher:
+def _from_node(node: YNode, ctx: Any, shape: str | None) -> Matcher:
+    """``shape``: the kind of value matched ("a number", ...), when a mapping can only be operators."""
     if node.is_seq:
-        return ListMatch([Matcher.from_yaml(item) for item in node.value])
+        return ListMatch([Matcher.from_yaml(item, ctx) for item in node.value])
     if node.is_map:
         keys = list(node.value)
         op_keys = [k for k in keys if k in _OPS]
+        if shape is not None and len(op_keys) != len(keys):
+            other = next(k for k in keys if k not in _OPS)
+            raise ScenarioError(
+                node.key_loc(other),
+                f"unknown matcher operator '{other}' ({shape} has no keys: a mapping here holds operators)",
+                expected=f"operators: {', '.join(OPERATORS)}",
+                suggestion=(
+                    f"did you mean '{_SPELLINGS[other.lower()]}'?"
+                    if other.lower() in _SPELLINGS
+                    else did_you_mean(other, OPERATORS)
+                ),
+            )
         if op_keys and len(op_keys) == len(keys):
-            return Ops([(k, _op_arg(k, node.value[k])) for k in keys])
+            return Ops([(k, _op_arg(k, node.value[k], ctx, shape)) for k in keys])
         if op_keys:
             other = next(k for k in keys if k not in _OPS)
             raise ScenarioError(
@@ -429,7 +521,7 @@ def _from_node(node: YNode) -> Matcher:
                 suggestion=f'to write the template, quote it: "{{{keys[0]}}}"',
             )
         for key in keys:
-            _check_templates(YNode(key, node.key_loc(key)))
-        return MapMatch({k: Matcher.from_yaml(v) for k, v in node.value.items()})
-    _check_templates(node)
+            _check_templates(YNode(key, node.key_loc(key)), ctx)
+        return MapMatch({k: Matcher.from_yaml(v, ctx) for k, v in node.value.items()})
+    _check_templates(node, ctx)
     return Equals(node.value)

@@ -16,8 +16,9 @@ from harness.errors import Loc, ScenarioError
 from harness.loader import YNode, paused_gc
 from harness.model.calls import ConditionSet, StepCall
 from harness.model.compose import Case, compose
+from harness.model.declared import declared_node
 from harness.model.duration import Duration
-from harness.model.schema import ParseCtx, doc, loc_field, one_field_shorthand, parse_dataclass
+from harness.model.schema import ParseCtx, doc, loc_field, one_field_shorthand, parse, parse_dataclass
 from harness.model.text import Text
 
 NODE_SHORTHAND = re.compile(r"^\d+x[\w.+-]+$")
@@ -167,6 +168,9 @@ def parse_case(case: Case, path: str) -> Scenario:
     """Validate one composed case and build its Scenario."""
     tree = case.tree
     ctx = ParseCtx(Path(path).parent)
+    node_tree = tree.get("node")
+    spec = parse(NodeSpec, node_tree, ctx, "'node'") if node_tree is not None else NodeSpec()
+    ctx.node = declared_node(spec)  # what aliases in the rest of the case are checked against
     steps_node = tree.get("steps")
     body = YNode({k: v for k, v in tree.value.items() if k != "steps"}, tree.loc, tree.key_locs)
     if steps_node is not None:

@@ -24,9 +24,11 @@ from harness.loader import YNode, wrap
 
 @dataclass
 class ParseCtx:
-    """What parsing needs besides the node: where relative paths start."""
+    """What parsing needs besides the node: where relative paths start, and the declared node
+    (a :class:`harness.model.declared.DeclaredNode`) that device aliases are checked against."""
 
     base_dir: Path = field(default_factory=Path.cwd)
+    node: Any = None
 
 
 def doc(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness import templating
-from harness.errors import ScenarioError
+from harness.errors import Loc, ScenarioError
 from harness.loader import YNode
 from harness.templating import TemplateError
 
@@ -33,8 +33,17 @@ class Text(str):
                 suggestion=hint,
             )
         text = str(value)
-        try:
-            templating.check(text)
-        except TemplateError as exc:
-            raise ScenarioError(node.loc, str(exc), suggestion=exc.hint) from None
+        check_templates(text, node.loc, ctx)
         return cls(text)
+
+
+def check_templates(text: str, loc: Loc, ctx: Any = None) -> None:
+    """Raise ScenarioError at ``loc`` for a malformed template, or for a device alias that the
+    declared node (``ctx.node``, when the parser has one) does not have."""
+    try:
+        templating.check(text)
+    except TemplateError as exc:
+        raise ScenarioError(loc, str(exc), suggestion=exc.hint) from None
+    declared = getattr(ctx, "node", None)
+    if declared is not None:
+        declared.check_text(text, loc)

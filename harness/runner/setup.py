@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from harness import limits
 from harness.context import Paths, Skip, StepFailed
 from harness.launchers import (
     InProcessLauncher,
@@ -97,7 +98,9 @@ class Setup:
 
         spec = self.scenario.node
         try:
-            node = FakeNVML.from_spec(spec.source(), seed=spec.seed, clock=ctx.clock, log=ctx.log)
+            node = FakeNVML.from_spec(
+                spec.source(), seed=spec.seed, clock=ctx.clock, log=ctx.log, max_gpus=limits.NODE_GPUS.value()
+            )
         except (ValueError, OSError) as exc:
             raise StepFailed(f"cannot build the node {spec.spec!r} ({spec.loc}): {exc}") from None
         self.guard(node.close)

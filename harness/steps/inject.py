@@ -15,7 +15,9 @@ from harness.context import StepFailed
 from harness.errors import ScenarioError
 from harness.loader import YNode
 from harness.model.base import Step
+from harness.model.declared import GpuText
 from harness.model.duration import Duration
+from harness.model.numbers import Natural, Xid
 from harness.model.registry import step
 from harness.model.schema import doc
 from harness.model.text import Text
@@ -46,34 +48,34 @@ OVERLAY_FAULTS = ("xid", "ecc")
 class Inject(Step):
     """Inject one fault into the node (one fault key per step, with its modifiers)."""
 
-    xid: int | None = doc(
+    xid: Xid | None = doc(
         "an XID critical error on 'gpu' (optionally scoped to a MIG 'gi'/'ci')", default=None
     )
     ecc: Literal["single", "double"] | None = doc(
         "an ECC error event (single- or double-bit) on 'gpu'", default=None
     )
-    gpu_lost: Text | None = doc("the GPU falls off the bus (NVML answers GPU_IS_LOST)", default=None)
-    recover: Text | None = doc("the GPU comes back (undoes gpu_lost)", default=None)
+    gpu_lost: GpuText | None = doc("the GPU falls off the bus (NVML answers GPU_IS_LOST)", default=None)
+    recover: GpuText | None = doc("the GPU comes back (undoes gpu_lost)", default=None)
     nvml_error: Text | None = doc(
         "an NVML function (e.g. nvmlEventSetWait) fails with 'error', 'count' times", default=None
     )
     latency: Text | None = doc("an NVML function answers 'seconds' late", default=None)
-    hide: Text | None = doc("the GPU disappears from the device count", default=None)
-    unhide: Text | None = doc("a hidden GPU returns", default=None)
-    events_unsupported: Text | None = doc("RegisterEvents raises NotSupported for the GPU", default=None)
+    hide: GpuText | None = doc("the GPU disappears from the device count", default=None)
+    unhide: GpuText | None = doc("a hidden GPU returns", default=None)
+    events_unsupported: GpuText | None = doc("RegisterEvents raises NotSupported for the GPU", default=None)
     init_failure: Literal["library_not_found", "driver_not_loaded", "none"] | None = doc(
         "nvmlInit fails from now on ('none' clears it)", default=None
     )
-    gpu: Text | None = doc(
+    gpu: GpuText | None = doc(
         "the GPU (alias gpuN, index or UUID; gpuN/migM scopes an XID to that MIG device)", default=None
     )
-    gi: int | None = doc("GPU instance id of an XID (overrides the one from gpuN/migM)", default=None)
-    ci: int | None = doc("compute instance id of an XID", default=None)
+    gi: Natural | None = doc("GPU instance id of an XID (overrides the one from gpuN/migM)", default=None)
+    ci: Natural | None = doc("compute instance id of an XID", default=None)
     error: Text = doc(
         "NVML error for nvml_error: a name such as GPU_IS_LOST, UNKNOWN, TIMEOUT, or a code",
         default=Text("UNKNOWN"),
     )
-    count: int = doc("how many calls fail (nvml_error); 0: every call from now on", default=1)
+    count: Natural = doc("how many calls fail (nvml_error); 0: every call from now on", default=1)
     seconds: Duration = doc("added latency", default=Duration(1.0))
 
     @property

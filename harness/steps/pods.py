@@ -10,7 +10,8 @@ from harness.context import StepFailed
 from harness.errors import ScenarioError
 from harness.loader import YNode
 from harness.model.base import Step
-from harness.model.matcher import Matcher
+from harness.model.matcher import TextMatcher
+from harness.model.numbers import Natural
 from harness.model.registry import step
 from harness.model.schema import doc, one_field_shorthand
 
@@ -23,8 +24,8 @@ class ContainerSpec:
     """A container and its extended-resource limits."""
 
     name: str = doc("container name")
-    gpus: int | None = doc("shorthand: this many devices of the scenario's resource", default=None)
-    limits: dict[str, int] = doc(
+    gpus: Natural | None = doc("shorthand: this many devices of the scenario's resource", default=None)
+    limits: dict[str, Natural] = doc(
         "limits per resource, e.g. {nvidia.com/mig-1g.10gb: 1}", default_factory=dict
     )
     restartable: bool = doc(
@@ -32,7 +33,7 @@ class ContainerSpec:
     )
 
     def limits_for(self, resource: str) -> dict[str, int]:
-        limits = dict(self.limits)
+        limits: dict[str, int] = dict(self.limits)
         if self.gpus is not None:
             limits[resource] = self.gpus
         return limits
@@ -55,8 +56,10 @@ class Admit(Step):
     init_containers: list[ContainerSpec] = doc(
         "init containers, run in order before the app containers", default_factory=list
     )
-    gpus: int | None = doc("shorthand for one container 'main' asking for this many devices", default=None)
-    fails: Matcher | None = doc("the admission must fail with a message matching this", default=None)
+    gpus: Natural | None = doc(
+        "shorthand for one container 'main' asking for this many devices", default=None
+    )
+    fails: TextMatcher | None = doc("the admission must fail with a message matching this", default=None)
 
     def validate(self, node: YNode) -> None:
         if self.gpus is not None and self.containers:
@@ -143,7 +146,7 @@ class Delete(Step):
 class _ContainerStep(Step):
     pod: str = doc("pod name")
     container: str = doc("container name", default="main")
-    fails: Matcher | None = doc("the start must fail with a message matching this", default=None)
+    fails: TextMatcher | None = doc("the start must fail with a message matching this", default=None)
 
     verb = "start"
 

@@ -21,8 +21,9 @@ from harness.context import StepFailed
 from harness.errors import ScenarioError
 from harness.loader import YNode
 from harness.model.base import Step
+from harness.model.declared import DeviceText
 from harness.model.duration import Duration
-from harness.model.matcher import Matcher
+from harness.model.matcher import Matcher, TextMatcher
 from harness.model.registry import step
 from harness.model.schema import doc
 from harness.model.text import Text
@@ -45,11 +46,11 @@ class Call(Step):
     endpoint: Text | None = doc(
         "socket file name in the socket dir (default: the registered one)", default=None
     )
-    devices: list[Text] = doc("Allocate / PreStartContainer: device references", default_factory=list)
-    available: list[Text] = doc(
+    devices: list[DeviceText] = doc("Allocate / PreStartContainer: device references", default_factory=list)
+    available: list[DeviceText] = doc(
         "GetPreferredAllocation: available devices ('{healthy}' allowed)", default_factory=list
     )
-    must_include: list[Text] = doc(
+    must_include: list[DeviceText] = doc(
         "GetPreferredAllocation: devices that must be in the answer", default_factory=list
     )
     size: int = doc("GetPreferredAllocation: allocation size", default=1)
@@ -59,7 +60,7 @@ class Call(Step):
         "{pre_start_required, get_preferred_allocation_available}",
         default=None,
     )
-    error: Matcher | None = doc("the call must fail with a message matching this", default=None)
+    error: TextMatcher | None = doc("the call must fail with a message matching this", default=None)
     timeout: Duration = doc("deadline of the call", default=Duration(10.0))
 
     def validate(self, node: YNode) -> None:
@@ -74,7 +75,7 @@ class Call(Step):
         )
         return f"call {self.rpc} → {'fails ' if self.error else ''}{what}"
 
-    def _ids(self, ctx: Ctx, refs: list[Text]) -> list[str]:
+    def _ids(self, ctx: Ctx, refs: list[DeviceText]) -> list[str]:
         out: list[str] = []
         for ref in refs:
             value = templating.render_value(str(ref), ctx)

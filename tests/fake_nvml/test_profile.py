@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from fake_nvml import FakeNVML, ProfileError
+from fake_nvml.profile import TooManyGpus, load
 
 
 def test_shorthand_mixes_products_in_order() -> None:
@@ -84,3 +85,13 @@ def test_vm_flag_makes_topology_unsupported_and_puts_gpus_on_bus_zero() -> None:
     node = FakeNVML.from_spec({"vm": True, "gpus": ["H100"]})
     assert node.gpus[0].pci_bus_id == "00000000:00:06.0"
     assert node.gpus[0].numa_node is None
+
+
+def test_a_node_over_max_gpus_is_refused_before_any_gpu_is_built() -> None:
+    # Built first, 100000 GPUs would be 5 * 10^9 NVLink pairs: a MemoryError, not this error.
+    with pytest.raises(TooManyGpus, match="100000 GPUs is more than the 256") as info:
+        load("100000xH100")
+    assert (info.value.gpus, info.value.limit) == (100000, 256)
+    with pytest.raises(TooManyGpus, match="3 GPUs is more than the 2"):
+        load({"gpus": [{"product": "H100", "count": 2}, "T4"]}, max_gpus=2)
+    assert len(load("8xH100", max_gpus=8).gpus) == 8

@@ -86,3 +86,51 @@ def test_include_cycles_are_named(write) -> None:
     path = write("s.yaml", "description: d\ninclude: _a.yaml\nsteps: [{plugin: stop}]\n")
     with pytest.raises(ScenarioError, match="include cycle"):
         load(path)
+
+
+def test_a_matrix_over_the_budget_fails_at_once_naming_the_limit(write, monkeypatch) -> None:
+    axes = "".join(f"  v{i}: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n" for i in range(8))
+    path = write("m.yaml", "description: d\nmatrix:\n" + axes + "steps: [{plugin: restart}]\n")
+    with pytest.raises(ScenarioError, match="= 100000000 combinations; the limit is 1000 "):
+        load(path)  # built first, 10^8 cases would take minutes and gigabytes
+    monkeypatch.setenv("HARNESS_MAX_MATRIX_CASES", "10")
+    small = write(
+        "n.yaml", "description: d\nmatrix: {a: [1, 2, 3], b: [x, y, z, w]}\nsteps: [{plugin: restart}]\n"
+    )
+    with pytest.raises(ScenarioError, match="'matrix' makes 3 x 4 = 12 combinations; the limit is 10"):
+        load(small)
+    monkeypatch.setenv("HARNESS_MAX_MATRIX_CASES", "12")
+    assert len(load(small)) == 12
+
+
+def test_matrix_case_ids_must_differ_so_reports_do_not_overwrite_each_other(write) -> None:
+    path = write("m.yaml", "description: d\nmatrix: {a: [x-y, x], b: [z, y-z]}\nsteps: [{plugin: restart}]\n")
+    with pytest.raises(ScenarioError, match=r"same id 'x-y-z' \(\{'a': 'x-y', 'b': 'z'\} and \{'a': 'x'"):
+        load(path)
+    excluded = write(
+        "e.yaml",
+        "description: d\nmatrix: {a: [x-y, x], b: [z, y-z], exclude: [{a: x, b: y-z}]}\n"
+        "steps: [{plugin: restart}]\n",
+    )
+    assert [c.case for c in load(excluded)] == ["x-y-z", "x-y-y-z", "x-z"]
+
+
+def test_a_matrix_without_variables_says_so(write) -> None:
+    path = write("m.yaml", "description: d\nmatrix: {exclude: []}\nsteps: [{plugin: restart}]\n")
+    with pytest.raises(ScenarioError, match="'matrix' defines no variable, so it makes no case"):
+        load(path)
+
+
+def test_a_missing_include_suggests_only_a_close_name_in_the_folder_it_points_into(write) -> None:
+    write("_frags/_plugin-restart.yaml", "steps: [{plugin: restart}]\n")
+    write("_unrelated.yaml", "steps: [{plugin: restart}]\n")
+    typo = write("t.yaml", "description: d\ninclude: _frags/_plugin-restrat.yaml\nsteps: [{plugin: stop}]\n")
+    with pytest.raises(ScenarioError, match=r"did you mean '_frags/_plugin-restart.yaml'\?"):
+        load(typo)
+    far = write("f.yaml", "description: d\ninclude: _kubelet.yaml\nsteps: [{plugin: stop}]\n")
+    with pytest.raises(ScenarioError) as info:
+        load(far)
+    assert "did you mean" not in str(info.value)
+    nowhere = write("n.yaml", "description: d\ninclude: _nope/_x.yaml\nsteps: [{plugin: stop}]\n")
+    with pytest.raises(ScenarioError, match="there is no folder"):
+        load(nowhere)

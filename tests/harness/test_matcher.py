@@ -70,3 +70,43 @@ def test_mixing_operators_and_keys_is_an_error_pointing_at_the_key() -> None:
 def test_disjoint_says_which_items_are_shared() -> None:
     assert m('{disjoint: ["{gpu0}"]}').match(["GPU-b", "GPU-c"], R) is None
     assert m('{disjoint: ["{gpu0}"]}').match("GPU-c,GPU-a", R) == "GPU-a should not be among them"
+
+
+def shaped(cls, text: str):
+    return cls.from_yaml(load_text(text, "m.yaml"))
+
+
+def test_a_number_matcher_takes_a_number_or_operators_and_matches_like_any_matcher() -> None:
+    from harness.model.matcher import NumberMatcher
+
+    assert shaped(NumberMatcher, "4").match(4, R) is None
+    assert shaped(NumberMatcher, "{ge: 2, not: 5}").match(3, R) is None
+    assert "expected >= 2" in shaped(NumberMatcher, "{ge: 2}").match(1, R)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "hint"),
+    [
+        ("{greater_than: 1}", "m.yaml:1:2: unknown matcher operator 'greater_than'", "did you mean 'gt'?"),
+        ("{ge: 1, lte: 4}", "m.yaml:1:9: unknown matcher operator 'lte'", "did you mean 'le'?"),
+        ("{not: {regx: 1}}", "m.yaml:1:8: unknown matcher operator 'regx'", "did you mean 'regex'?"),
+        ("{count: {more: 1}}", "m.yaml:1:10: unknown matcher operator 'more'", ""),
+    ],
+)
+def test_a_mapping_for_a_number_can_only_hold_operators(text, where, hint) -> None:
+    from harness.model.matcher import NumberMatcher
+
+    with pytest.raises(ScenarioError) as info:
+        shaped(NumberMatcher, text)
+    assert str(info.value).startswith(where)
+    assert hint in str(info.value)
+
+
+def test_lists_and_strings_refuse_unknown_operators_too_but_any_value_takes_keys() -> None:
+    from harness.model.matcher import ItemsMatcher, TextMatcher
+
+    with pytest.raises(ScenarioError, match=r"(?s)unknown matcher operator 'size'.*did you mean 'count'"):
+        shaped(ItemsMatcher, "{size: 2}")
+    with pytest.raises(ScenarioError, match=r"(?s)unknown matcher operator 'matches'.*did you mean 'regex'"):
+        shaped(TextMatcher, "{matches: x}")
+    assert m("{greater_than: 1}").match({"greater_than": 1}, R) is None  # a mapping of keys

@@ -80,12 +80,6 @@ def test_virtual_time_runs_the_grace_period_in_well_under_a_second(write) -> Non
     assert result.run_s < 3
 
 
-def test_an_alias_beyond_the_node_fails_readably(write) -> None:
-    result = run(write, "steps:\n  - inject: {xid: 79, gpu: gpu5}\n")
-    assert result.status == "failed"
-    assert "the node has 2 GPUs (gpu0..gpu1)" in result.failure.message
-
-
 def test_admission_failures_match_the_kubelets_message(write) -> None:
     result = run(
         write,
