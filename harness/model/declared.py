@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from harness import limits, templating
 from harness.devices import AliasError, DeviceTable
@@ -24,9 +24,6 @@ from harness.errors import UNKNOWN, Loc, ScenarioError
 from harness.loader import YNode
 from harness.model.text import Text
 from harness.templating import DeviceRef, TemplateError
-
-if TYPE_CHECKING:
-    from harness.model.scenario import NodeSpec
 
 
 class DeclaredNode:
@@ -63,8 +60,9 @@ class DeclaredNode:
             raise ScenarioError(loc, f"{exc}, as declared by node: {self.what}") from None
 
 
-def declared_node(spec: NodeSpec) -> DeclaredNode:
-    """Build the node ``spec`` declares, or raise ScenarioError at the spec (within the GPU budget)."""
+def declared_node(spec: Any) -> DeclaredNode:
+    """Build the node a :class:`~harness.model.scenario.NodeSpec` declares (within the GPU budget),
+    or raise ScenarioError at the spec."""
     from fake_nvml.profile import ProfileError, TooManyGpus
 
     source = spec.source()
