@@ -19,3 +19,16 @@ def write(tmp_path: Path):
         return path
 
     return _write
+
+
+@pytest.fixture
+def docker_engine():
+    """A Docker engine that answers here: skipped with the reason where none does, failed under CI."""
+    from harness.engine import access as engine
+
+    reason = engine.engine_support()
+    if reason:
+        if engine.required():
+            pytest.fail(f"{reason}; {engine.REQUIRE_ENV} is set, so container tests must run")
+        pytest.skip(reason)
+    return engine.client()
