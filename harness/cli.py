@@ -21,7 +21,13 @@ from pathlib import Path
 from harness.collect import load_all
 from harness.keywords import KeywordError, compile_keywords
 from harness.model.scenario import Scenario, load
-from harness.options import NVML_CHOICES, NVML_HELP, PLUGIN_CMD_HELP
+from harness.options import (
+    NVML_CHOICES,
+    NVML_HELP,
+    PLUGIN_CMD_HELP,
+    PLUGIN_IMAGE_HELP,
+    PLUGIN_MANIFEST_HELP,
+)
 from harness.result import Result, Status
 from harness.runner import RunOptions, run_scenario
 
@@ -34,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--nvml", choices=NVML_CHOICES, default="sim", help=NVML_HELP)
     common.add_argument("--plugin-cmd", default=None, help=PLUGIN_CMD_HELP)
+    common.add_argument("--plugin-image", default=None, help=PLUGIN_IMAGE_HELP)
+    common.add_argument("--plugin-manifest", default=None, help=PLUGIN_MANIFEST_HELP)
     run = sub.add_parser("run", parents=[common], help="run scenarios and write reports")
     run.add_argument("paths", nargs="+", help="scenario files or folders")
     run.add_argument("-k", dest="keywords", default=None, help="select by id/path/tag: 'xid and not 79'")
@@ -53,6 +61,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     conformance.add_argument("paths", nargs="*", default=["scenarios"])
     return parser
+
+
+def _options(args: argparse.Namespace) -> RunOptions:
+    return RunOptions(
+        nvml=args.nvml,
+        plugin_cmd=args.plugin_cmd,
+        plugin_image=args.plugin_image,
+        plugin_manifest=args.plugin_manifest,
+    )
 
 
 def _select(scenarios: list[Scenario], keywords: str | None) -> list[Scenario]:
@@ -99,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeywordError as exc:
         print(exc, file=sys.stderr)
         return 2
-    options = RunOptions(nvml=args.nvml, plugin_cmd=args.plugin_cmd)
+    options = _options(args)
     # An empty --reports-dir means no reports, as the pytest option does (never the current dir).
     reports = None if args.no_reports or not args.reports_dir else Path(args.reports_dir)
     if reports is not None:
@@ -167,7 +184,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     def step_done(step: object) -> None:
         print(f"  {MARK[step.status]:<5} {step.title}")  # type: ignore[attr-defined]
 
-    result = run_scenario(scenario, RunOptions(nvml=args.nvml, plugin_cmd=args.plugin_cmd), on_step=step_done)
+    result = run_scenario(scenario, _options(args), on_step=step_done)
     print()
     print(render_text(build_timeline(result.events, result.gpus)))
     print()

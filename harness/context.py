@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from fake_kubelet import Admission, ContainerStart, FakeKubelet, Pod, ResourceState
     from harness.devices import DeviceTable
     from harness.launchers.base import Launcher
+    from harness.scheduling import KubeNode
     from harness.templating import Expr
     from simkit import Clock, ObservationLog
 
@@ -158,6 +159,11 @@ class Ctx(Protocol):
     def gpu_source(self, value: Node | None) -> None: ...
     @property
     def kubelet(self) -> FakeKubelet: ...
+    @property
+    def kube_node(self) -> KubeNode:
+        """The node as Kubernetes sees it: its labels and taints (pods from manifests are placed)."""
+        ...
+
     @property
     def launcher(self) -> Launcher: ...
     @property

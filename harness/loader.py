@@ -165,6 +165,17 @@ class _Composer:
             )
         return root.node
 
+    def documents(self) -> list[YNode]:
+        """Each document of the stream (anchors are each document's own)."""
+        loader, out = self.loader, []
+        loader.get_event()  # stream start
+        while not loader.check_event(yaml.StreamEndEvent):
+            loader.get_event()  # document start
+            self.anchors, self.open_anchors = {}, set()
+            out.append(self._root().node)
+            loader.get_event()  # document end
+        return out
+
     def _root(self) -> _Item:
         stack: list[_Open] = []
         path, get_event = self.path, self.loader.get_event
@@ -359,6 +370,20 @@ def load_bytes(data: bytes, path: str) -> YNode:
             suggestion="save the file as UTF-8",
         ) from None
     return load_text(text, path)
+
+
+def load_documents(text: str, path: str) -> list[YNode]:
+    """Every document of a multi-document stream (``---``; Kubernetes manifests), as :func:`load_text`
+    reads one: located, safe tags only, within the same budgets."""
+    loader = _LOADER(text)
+    try:
+        with paused_gc():
+            return _Composer(path, loader).documents()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise ScenarioError(_loc(path, mark), f"YAML syntax error: {exc.problem or exc.context}") from None
+    finally:
+        loader.dispose()
 
 
 def load_file(path: str | Path) -> YNode:

@@ -10,6 +10,15 @@ PLUGIN_CMD_HELP = (
     "run this plugin command line instead of ours in-process (placeholders {socket_dir} "
     "{kubelet_socket} {nvml} {python} {scenario_dir})"
 )
+PLUGIN_IMAGE_HELP = (
+    "run this container image as the plugin, as NVIDIA's guide runs its image (container launcher; "
+    "localhost/gpu-device-plugin:dev is ours, built from this checkout on first use)"
+)
+PLUGIN_MANIFEST_HELP = (
+    "run the plugin container of this DaemonSet, Deployment or Pod manifest as the kubelet would "
+    "(image, command/args, env, securityContext, the device-plugins hostPath); with --plugin-image, "
+    "that image replaces the manifest's"
+)
 
 
 @dataclass
@@ -18,4 +27,6 @@ class RunOptions:
 
     nvml: str = "sim"  # "sim" or "real"
     plugin_cmd: str | None = None  # run this command line (subprocess launcher) instead
-    launcher: str | None = None  # force inprocess / subprocess / namespace
+    launcher: str | None = None  # force inprocess / subprocess / namespace / container
+    plugin_image: str | None = None  # run this image (container launcher) instead
+    plugin_manifest: str | None = None  # run this manifest's plugin container (container launcher)

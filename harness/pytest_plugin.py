@@ -25,7 +25,13 @@ import pytest
 
 from harness.errors import ScenarioError
 from harness.limits import LimitError
-from harness.options import NVML_CHOICES, NVML_HELP, PLUGIN_CMD_HELP
+from harness.options import (
+    NVML_CHOICES,
+    NVML_HELP,
+    PLUGIN_CMD_HELP,
+    PLUGIN_IMAGE_HELP,
+    PLUGIN_MANIFEST_HELP,
+)
 from harness.result import Result, Status
 
 SESSION_ENV = "HARNESS_REPORT_SESSION"
@@ -35,6 +41,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("scenarios", "GPU device plugin scenarios (harness)")
     group.addoption("--nvml", choices=NVML_CHOICES, default="sim", help=NVML_HELP)
     group.addoption("--plugin-cmd", default=None, help=PLUGIN_CMD_HELP)
+    group.addoption("--plugin-image", default=None, help=PLUGIN_IMAGE_HELP)
+    group.addoption("--plugin-manifest", default=None, help=PLUGIN_MANIFEST_HELP)
     group.addoption(
         "--reports-dir",
         default=None,
@@ -120,7 +128,10 @@ class ScenarioItem(pytest.Item):
         from harness.runner import RunOptions, run_scenario
 
         options = RunOptions(
-            nvml=self.config.getoption("--nvml"), plugin_cmd=self.config.getoption("--plugin-cmd")
+            nvml=self.config.getoption("--nvml"),
+            plugin_cmd=self.config.getoption("--plugin-cmd"),
+            plugin_image=self.config.getoption("--plugin-image"),
+            plugin_manifest=self.config.getoption("--plugin-manifest"),
         )
         allure = _allure() if self.config.pluginmanager.hasplugin("allure_pytest") else None
 

@@ -29,6 +29,8 @@ class LaunchSpec:
     nvml_endpoint: str = ""  # what {nvml} expands to (processes)
     command: str = ""
     scenario_dir: str = ""  # what {scenario_dir} expands to: the scenario file's folder
+    image: str = ""  # the plugin's image (container launcher)
+    manifest: str = ""  # a DaemonSet/Deployment/Pod manifest whose plugin container runs (container)
     name: str = "plugin"
     clock: Any = None  # the scenario clock: an in-process plugin times its probes and retries on it
     extra: dict[str, Any] = field(default_factory=dict)

@@ -38,6 +38,16 @@ class NodeSpec:
         "MIG layout: GPU alias → GPU-instance profiles to create (e.g. gpu0: [3g.40gb, 3g.40gb])",
         default_factory=dict,
     )
+    labels: dict[str, str] = doc(
+        "the Kubernetes node's labels, added to kubernetes.io/hostname, kubernetes.io/os, "
+        "kubernetes.io/arch (and nvidia.com/gpu.present on a node with GPUs)",
+        default_factory=dict,
+    )
+    taints: list[str] | None = doc(
+        "the node's taints as kubectl writes them (key[=value]:Effect); default: "
+        "nvidia.com/gpu:NoSchedule on a node with GPUs, as GPU node pools are tainted",
+        default=None,
+    )
     loc: Loc = loc_field()
 
     shorthand, shorthand_expected = one_field_shorthand(
@@ -83,9 +93,20 @@ class PluginSpec:
         "{socket_dir}, {kubelet_socket}, {nvml}, {python}, {scenario_dir}",
         default=None,
     )
-    launcher: Literal["inprocess", "subprocess", "namespace"] | None = doc(
+    launcher: Literal["inprocess", "subprocess", "namespace", "container"] | None = doc(
         "how to run it: inprocess (our plugin, default), subprocess (command), namespace (command in a "
-        "private mount namespace with the socket dir at /var/lib/kubelet/device-plugins)",
+        "private mount namespace with the socket dir at /var/lib/kubelet/device-plugins), container "
+        "(image, as its DaemonSet runs it)",
+        default=None,
+    )
+    image: Text | None = doc(
+        "run this container image (container launcher; localhost/gpu-device-plugin:dev is ours, built "
+        "on first use); command replaces its entrypoint, args its command",
+        default=None,
+    )
+    manifest: str | None = doc(
+        "a DaemonSet, Deployment or Pod manifest (relative to the scenario) whose plugin container "
+        "runs as the kubelet would run it (container launcher)",
         default=None,
     )
     loc: Loc = loc_field()

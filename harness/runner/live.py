@@ -25,7 +25,14 @@ if TYPE_CHECKING:
     from harness.model.calls import StepCall
     from harness.model.scenario import Scenario
     from harness.runner.never import NeverWatch
+    from harness.scheduling import KubeNode
     from simkit import Clock, ObservationLog
+
+
+def _kube_node() -> KubeNode:
+    from harness.scheduling import KubeNode
+
+    return KubeNode()
 
 
 def _missing(part: str) -> RuntimeError:
@@ -47,6 +54,7 @@ class LiveCtx:
     never: NeverWatch | None = None
     gpu_source: Node | None = None  # what aliases resolve against, when not the node itself
     nvml: object = None  # what the plugin is given (the node, pynvml, or an overlay)
+    kube_node: KubeNode = field(default_factory=lambda: _kube_node())  # labels and taints
     lock: threading.Lock = field(default_factory=threading.Lock)
     _node: Node | None = None
     _kubelet: FakeKubelet | None = None

@@ -13,13 +13,16 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import yaml
 
 from harness import limits
 from harness.context import Paths, Skip, StepFailed
+from harness.engine import access as engine
 from harness.launchers import (
+    ContainerLauncher,
     InProcessLauncher,
     LaunchSpec,
     NamespaceLauncher,
@@ -38,13 +41,19 @@ def _short_tmp() -> str:
 
 def launcher_kind(scenario: Scenario, options: RunOptions) -> tuple[str, str]:
     """Which launcher runs the plugin, and its command line ('' for ours in-process)."""
-    if options.plugin_cmd and scenario.plugin.command:
+    given = "--plugin-cmd" if options.plugin_cmd else "--plugin-image" if options.plugin_image else ""
+    given = given or ("--plugin-manifest" if options.plugin_manifest else "")
+    if given and scenario.plugin.command:
         raise Skip(
             "this scenario runs its own plugin (plugin.command) to exercise the kubelet; "
-            "--plugin-cmd does not apply to it"
+            f"{given} does not apply to it"
         )
+    if options.plugin_image or options.plugin_manifest:
+        return "container", ""
     command = options.plugin_cmd or scenario.plugin.command or ""
-    kind = options.launcher or scenario.plugin.launcher or ("subprocess" if command else "inprocess")
+    image = scenario.plugin.image or scenario.plugin.manifest
+    default = "subprocess" if command else "container" if image else "inprocess"
+    kind = options.launcher or scenario.plugin.launcher or default
     if kind in ("subprocess", "namespace") and not command:
         raise StepFailed(f"the {kind} launcher needs a command: give plugin.command or --plugin-cmd")
     if options.plugin_cmd and kind == "inprocess":
@@ -84,6 +93,7 @@ class Setup:
         log.append("harness", "setup", scenario=scenario.id, tmp=tmp, launcher=kind, nvml=self.options.nvml)
         ctx = LiveCtx(scenario, clock, log, paths, real=self.options.nvml == "real")
         self.node(ctx, kind)
+        self.kube_node(ctx, len(ctx.gpus()))
         self.kubelet(ctx)
         self.launcher(ctx, kind, command)
         return ctx
@@ -115,6 +125,16 @@ class Setup:
             server = node.serve(ctx.paths.nvml_socket)
             self.guard(server.close)
 
+    def kube_node(self, ctx: LiveCtx, gpus: int) -> None:
+        """The node as Kubernetes sees it: labels and taints (pods from manifests are checked)."""
+        from harness.scheduling import KubeNode
+
+        spec = self.scenario.node
+        try:
+            ctx.kube_node = KubeNode.make(gpus, spec.labels, spec.taints)
+        except ValueError as exc:
+            raise StepFailed(f"{exc} ({spec.loc})") from None
+
     def kubelet(self, ctx: LiveCtx) -> None:
         from fake_kubelet import FakeKubelet
 
@@ -124,6 +144,15 @@ class Setup:
         ctx.kubelet = kubelet
         if spec.start:
             kubelet.start()
+
+    def _image(self, ctx: LiveCtx) -> tuple[str, str]:
+        """The container launcher's image and manifest: the options', else the scenario's."""
+        plugin, options = self.scenario.plugin, self.options
+        manifest = os.path.abspath(options.plugin_manifest) if options.plugin_manifest else ""
+        if not manifest and plugin.manifest and not options.plugin_image:
+            manifest = str((Path(self.scenario.path).parent / plugin.manifest).resolve())
+        image = options.plugin_image or (ctx.t(plugin.image) if plugin.image and not manifest else "")
+        return image, manifest
 
     def launcher(self, ctx: LiveCtx, kind: str, command: str) -> None:
         plugin = self.scenario.plugin
@@ -145,16 +174,24 @@ class Setup:
             command=command,
             scenario_dir=os.path.dirname(os.path.abspath(self.scenario.path)) if self.scenario.path else "",
             resolver=ctx,
+            name=self.scenario.id,
         )
+        spec.image, spec.manifest = self._image(ctx)
+        spec.extra["node"] = ctx.kube_node
         cls = {
             "inprocess": InProcessLauncher,
             "subprocess": SubprocessLauncher,
             "namespace": NamespaceLauncher,
+            "container": ContainerLauncher,
         }[kind]
         try:
             launcher = cls(spec, ctx.log)
         except Unavailable as exc:
+            if kind == "container" and engine.required():
+                raise StepFailed(f"{exc}; {engine.REQUIRE_ENV} is set, so container cases must run") from None
             raise Skip(str(exc)) from None
+        except ValueError as exc:  # a bad image or manifest: the scenario's (or the option's) error
+            raise StepFailed(str(exc)) from None
         self.guard(launcher.close)
         ctx.launcher = launcher
         if plugin.start:

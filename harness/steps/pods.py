@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from harness.context import StepFailed
@@ -49,9 +50,14 @@ def _pod_of(ctx: Ctx, name: str) -> Any:
 @step("admit")
 @dataclass
 class Admit(Step):
-    """Admit a pod: the kubelet allocates devices for each container (init containers first)."""
+    """Admit a pod: the kubelet allocates devices for each container (init containers first).
 
-    pod: str = doc("pod name")
+    A pod from a ``manifest`` (a Pod, or a Deployment's or Job's pod template) is placed first:
+    the scheduler refuses it unless it tolerates the node's taints and matches its nodeSelector
+    and node affinity (the kubelet checks those itself for a pod bound by ``nodeName``).
+    """
+
+    pod: str = doc("pod name (a manifest's pod is named by its metadata.name)", default="")
     containers: list[ContainerSpec] = doc("app containers", default_factory=list)
     init_containers: list[ContainerSpec] = doc(
         "init containers, run in order before the app containers", default_factory=list
@@ -60,8 +66,19 @@ class Admit(Step):
         "shorthand for one container 'main' asking for this many devices", default=None
     )
     fails: TextMatcher | None = doc("the admission must fail with a message matching this", default=None)
+    manifest: str | None = doc(
+        "a Pod, Deployment, Job... manifest (relative to the scenario) whose pod is admitted", default=None
+    )
 
     def validate(self, node: YNode) -> None:
+        if self.manifest is not None:
+            if self.gpus is not None or self.containers or self.init_containers or self.pod:
+                raise ScenarioError(
+                    node.key_loc("manifest"), "a manifest's pod brings its own name and containers"
+                )
+            return
+        if not self.pod:
+            raise ScenarioError(node.loc, "admit needs a pod name", expected="pod: p1 (or manifest: FILE)")
         if self.gpus is not None and self.containers:
             raise ScenarioError(node.key_loc("gpus"), "give either 'gpus' (one container) or 'containers'")
         if self.gpus is None and not self.containers:
@@ -72,6 +89,8 @@ class Admit(Step):
             )
 
     def describe(self) -> str:
+        if self.manifest is not None:
+            return f"admit the pod of {self.manifest}" + (" expecting failure" if self.fails else "")
         parts = [f"{c.name}={c.gpus if c.gpus is not None else c.limits}" for c in self.containers]
         shape = f"{self.gpus} devices" if self.gpus is not None else ", ".join(parts)
         return f"admit pod {self.pod} ({shape})" + (" expecting failure" if self.fails else "")
@@ -91,32 +110,61 @@ class Admit(Step):
             init_containers=[make(c) for c in self.init_containers],
         )
 
-    def run(self, ctx: Ctx) -> None:
+    def _from_manifest(self, ctx: Ctx) -> tuple[str, Any, Any]:
+        """``(name, pod, refusal)``: the manifest's pod, and who refuses it before the kubelet."""
+        from harness.manifests.pods import read_pod
+        from harness.scheduling import Refusal, admit
+
+        path = Path(ctx.scenario.path).parent / str(self.manifest)
         try:
-            pod = self.build(ctx)
+            made = read_pod(path)
+        except ScenarioError as exc:
+            raise StepFailed(f"cannot read the pod manifest: {exc}") from None
+        ctx.note("pod_manifest", pod=made.name, manifest=str(path), not_honoured=[str(n) for n in made.notes])
+        if made.invalid:
+            return made.name, None, Refusal("apiserver", "Invalid", made.invalid)
+        refusal = admit(made.placement, ctx.kube_node)
+        if refusal is not None:
+            ctx.note(
+                "pod_refused", pod=made.name, by=refusal.by, reason=refusal.reason, message=refusal.message
+            )
+        return made.name, made.pod, refusal
+
+    def run(self, ctx: Ctx) -> None:
+        refusal = None
+        try:
+            if self.manifest is not None:
+                name, pod, refusal = self._from_manifest(ctx)
+            else:
+                name, pod = self.pod, self.build(ctx)
         except ValueError as exc:
             raise StepFailed(str(exc)) from None
-        admission = ctx.kubelet.admit(pod)
-        ctx.pods[self.pod] = pod
-        ctx.admissions[self.pod] = admission
+        if refusal is not None:
+            admitted, reason, message, devices = False, refusal.reason, refusal.message, "none"
+        else:
+            admission = ctx.kubelet.admit(pod)
+            ctx.pods[name] = pod
+            ctx.admissions[name] = admission
+            admitted, reason, message = admission.admitted, admission.reason, admission.message
+            devices = _devices(admission)
         if self.fails is not None:
-            if admission.admitted:
+            if admitted:
                 raise StepFailed(
-                    f"pod {self.pod} was admitted, but the scenario expects admission to fail",
+                    f"pod {name} was admitted, but the scenario expects admission to fail",
                     expectation=f"admission fails with {self.fails.describe()}",
-                    observed=f"admitted with devices {_devices(admission)}",
+                    observed=f"admitted with devices {devices}",
                 )
-            if why := self.fails.match(admission.message, ctx):
+            if why := self.fails.match(message, ctx):
                 raise StepFailed(
-                    f"pod {self.pod} failed admission, but not as expected",
+                    f"pod {name} failed admission, but not as expected",
                     expectation=f"message {self.fails.describe()}",
-                    observed=f"{admission.reason}: {admission.message} ({why})",
+                    observed=f"{reason}: {message} ({why})",
                 )
-        elif not admission.admitted:
+        elif not admitted:
             raise StepFailed(
-                f"pod {self.pod} was not admitted",
+                f"pod {name} was not admitted",
                 expectation="admission succeeds",
-                observed=f"{admission.reason}: {admission.message}",
+                observed=f"{reason}: {message}",
             )
 
 
