@@ -15,7 +15,8 @@ from pathlib import Path
 from harness.errors import Loc, ScenarioError
 from harness.loader import YNode, load_documents
 
-#: Fields the harness reads but cannot honour, with why (paths with ``[]`` for any list index).
+#: Fields the harness reads but cannot honour, with why (paths with ``[]`` for any list index;
+#: ``*.`` for the field wherever it is).
 NOT_HONOURED: dict[str, str] = {
     "metadata.annotations": "annotations have no effect on the device manager",
     "metadata.ownerReferences": "there is no API server or garbage collector",
@@ -83,6 +84,16 @@ NOT_HONOURED: dict[str, str] = {
     "*.terminationMessagePolicy": "termination messages are not read",
     "*.resizePolicy": "resources are not resized",
     "*.volumeDevices": "no block devices",
+    "*.restartPolicy": "the kubelet would restart an exited container; here the scenario's steps start it",
+    "*.resources": "a pod's extended-resource limits and a plugin container's CPU and memory limits are "
+    "honoured; other resources are not accounted on the fake node",
+    "*.volumes": "only hostPath volumes of the device-plugins dir and emptyDir volumes are provided",
+    "*.volumeMounts": "only mounts of the device-plugins hostPath and of emptyDir volumes are made",
+    "*.initContainers": "the plugin pod's init containers are not run",
+    "*.containers": "only the plugin container runs",
+    "*.env[].valueFrom": "only literal values and fieldRefs to metadata.name, metadata.namespace, "
+    "spec.nodeName",
+    "*.imagePullPolicy": "images come from this machine's engine (pulled only when absent)",
 }
 
 
@@ -110,7 +121,14 @@ def reason(path: str) -> str:
     """Why the harness does not honour ``path`` (a field known to be inapplicable, or unknown)."""
     general = _pattern(path)
     for known, why in NOT_HONOURED.items():
-        if known == general or (known.startswith("*.") and general.endswith(known[1:])):
+        if known.startswith("*."):
+            suffix = known[1:]
+            # The field, an item of it, or a field below it (not below one of its items: a
+            # container's own fields are read one by one).
+            hit = general.endswith((suffix, f"{suffix}[]")) or f"{suffix}." in general
+        else:
+            hit = general == known or general.startswith((f"{known}.", f"{known}["))
+        if hit:
             return why
     return "not a field the harness knows; it is not honoured"
 
@@ -163,15 +181,15 @@ class Reading:
         self._walk(self.doc, "", out)
         return out
 
-    def _walk(self, node: YNode, at: str, out: list[Note]) -> None:
+    def _walk(self, node: YNode, at: str, out: list[Note], loc: Loc | None = None) -> None:
         if at in self._whole:
             return
         if at not in self._entered:
-            out.append(Note(at, node.loc, reason(at)))
+            out.append(Note(at, loc or node.loc, reason(at)))
             return
         if node.is_map:
             for key, child in node.value.items():
-                self._walk(child, _join(at, key), out)
+                self._walk(child, _join(at, key), out, node.key_loc(key))
         elif node.is_seq:
             for index, child in enumerate(node.value):
                 self._walk(child, f"{at}[{index}]", out)
