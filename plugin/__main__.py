@@ -5,7 +5,8 @@ simulated node in this process and ``--nvml connect:<socket>`` talks to a node s
 process (e.g. the harness). The core only ever sees "an object with pynvml's surface".
 
 Exit codes: 0 after SIGTERM/SIGINT/SIGQUIT, 1 when NVML or discovery fails with
-``--fail-on-init-error``, 2 for a bad flag, environment variable or config value.
+``--fail-on-init-error``, 2 for a bad flag, environment variable or config value, or a socket
+directory that is missing, not a directory, not writable or too long for a socket path.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from plugin.config import Config, load_config
+from plugin.config import Config, check_socket_dirs, load_config
 from plugin.errors import ConfigError, HelpRequested, InitError
 from plugin.logfmt import LOGGER_NAME
 from plugin.manager import PluginManager
@@ -79,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config: Config = load_config(args, os.environ)
         nvml = make_nvml(config.nvml, config.driver_root_ctr_path)
+        check_socket_dirs(config)
     except HelpRequested as usage:
         print(usage, file=sys.stdout)
         return 0

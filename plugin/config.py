@@ -15,10 +15,12 @@ from typing import Any
 
 import yaml
 
+from deviceplugin.v1beta1 import MAX_UNIX_SOCKET_PATH
 from plugin import flags as _flags
 from plugin.errors import ConfigError
 from plugin.imex import check_channel_ids
 from plugin.replicas import check_resources
+from plugin.resources import socket_name
 from plugin.sharing import Sharing, parse_sharing
 from plugin.xids import HealthChecks, health_checks_from_env
 
@@ -277,3 +279,40 @@ def validate(config: Config) -> None:
     for attr in ("driver_root", "dev_root"):
         if not getattr(config, attr):
             raise ConfigError(f"invalid --{attr.replace('_', '-')} option: empty path" + _from(config, attr))
+
+
+def check_socket_dirs(config: Config) -> None:
+    """Our socket directory exists, is a directory we may create sockets in, and leaves room for a
+    socket name under the unix limit; the kubelet socket's directory exists (we watch it).
+
+    Why at start and not when serving: none of these gets better by retrying (a too-long path
+    was retried every 30 s forever), and creating a missing directory hides a typo behind a
+    plugin that never reaches the kubelet. Raises ConfigError (``python -m plugin`` exits 2).
+    """
+    path = config.plugin_socket_dir
+    named = "--socket-dir" if config.socket_dir else "the --kubelet-socket directory"
+    where = _from(config, "socket_dir" if config.socket_dir else "kubelet_socket")
+    if not os.path.exists(path):
+        raise ConfigError(f"{named} {path!r} does not exist{where}")
+    if not os.path.isdir(path):
+        raise ConfigError(f"{named} {path!r} is not a directory{where}")
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise ConfigError(f"{named} {path!r}: permission denied (our sockets are created there){where}")
+    first = config.socket_path(socket_name("nvidia.com/gpu"))
+    if len(first.encode()) > MAX_UNIX_SOCKET_PATH:
+        raise ConfigError(
+            f"socket path {first!r} is {len(first.encode())} bytes, more than the {MAX_UNIX_SOCKET_PATH} "
+            f"a unix socket path may have; choose a shorter {named}{where}"
+        )
+    kubelet_dir = os.path.dirname(config.kubelet_socket) if config.kubelet_socket else ""
+    if kubelet_dir and kubelet_dir != path:
+        if not os.path.isdir(kubelet_dir):
+            raise ConfigError(
+                f"--kubelet-socket {config.kubelet_socket!r}: its directory does not exist"
+                + _from(config, "kubelet_socket")
+            )
+        if not os.access(kubelet_dir, os.R_OK | os.X_OK):
+            raise ConfigError(
+                f"--kubelet-socket {config.kubelet_socket!r}: its directory cannot be read (we watch it "
+                "for kubelet restarts)" + _from(config, "kubelet_socket")
+            )

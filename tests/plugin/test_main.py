@@ -151,3 +151,55 @@ def test_connect_to_a_served_node_registers_its_gpus(kubelet: FakeKubelet, sockd
             proc.communicate(timeout=20)
         server.close()
         node.close()
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (lambda d: f"{d}/missing", "--socket-dir '{d}/missing' does not exist (from flag --socket-dir)"),
+        (lambda d: f"{d}/kubelet.sock.txt", "--socket-dir '{d}/kubelet.sock.txt' is not a directory"),
+        (
+            lambda d: f"{d}/{'s' * 100}",
+            "bytes, more than the 107 a unix socket path may have; choose a shorter --socket-dir",
+        ),
+    ],
+    ids=["missing", "a-file", "too-long"],
+)
+def test_a_socket_dir_that_cannot_hold_our_sockets_exits_2_with_one_line_and_is_not_created(
+    sockdir: str, make, needle: str, capsys
+) -> None:
+    from plugin.__main__ import main
+
+    Path(f"{sockdir}/kubelet.sock.txt").write_text("not a directory")
+    os.makedirs(f"{sockdir}/{'s' * 100}")
+    socket_dir = make(sockdir)
+    argv = ["--nvml", "sim:1xT4", "--socket-dir", socket_dir, "--kubelet-socket", f"{sockdir}/kubelet.sock"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle.format(d=sockdir) in err and len(err.strip().splitlines()) == 1, err
+    assert not os.path.exists(f"{sockdir}/missing"), "a missing socket dir is an error, never created"
+
+
+def test_a_socket_dir_we_may_not_write_exits_2(sockdir: str, monkeypatch, capsys) -> None:
+    from plugin.__main__ import main
+
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: path != sockdir and real_access(path, mode))
+    assert (
+        main(["--nvml", "sim:1xT4", "--socket-dir", sockdir, "--kubelet-socket", f"{sockdir}/kubelet.sock"])
+        == 2
+    )
+    assert f"--socket-dir '{sockdir}': permission denied" in capsys.readouterr().err
+
+
+def test_a_kubelet_socket_in_a_missing_directory_exits_2(sockdir: str, capsys) -> None:
+    from plugin.__main__ import main
+
+    assert (
+        main(["--nvml", "sim:1xT4", "--socket-dir", sockdir, "--kubelet-socket", f"{sockdir}/k/kubelet.sock"])
+        == 2
+    )
+    assert (
+        f"--kubelet-socket '{sockdir}/k/kubelet.sock': its directory does not exist"
+        in capsys.readouterr().err
+    )
