@@ -33,8 +33,16 @@ class PluginClient:
         self._stream: grpc.Call | None = None
         self._lock = threading.Lock()
         self._closed = False
+        # The kubelet disconnected this client and deleted it from its table by name (another
+        # client's stream end did, #121994): when its own stream then ends, there is nothing
+        # left for its runClient to look up.
+        self.dropped = False
 
     def attach(self, channel: grpc.Channel) -> None:
+        """The dialled connection. Like Go's Connect after a Disconnect that found no connection
+        yet (c.grpc == nil), a client disconnected before it was attached works from here on."""
+        with self._lock:
+            self._closed = False
         self.channel = channel
         self.stub = api_pb2_grpc.DevicePluginStub(channel)  # type: ignore[no-untyped-call]
 

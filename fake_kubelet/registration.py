@@ -255,7 +255,13 @@ class RegistrationServer:
                 "endpoint": client.endpoint,
                 "reason": reason,
             }
-            if self.manager.profile == "resource":
+            if client.dropped:
+                # Another client's stream end disconnected this one and deleted its name. In Go
+                # its Run then returns on the closed connection and runClient's lookup finds
+                # nothing, microseconds later, long before the plugin can register again; a
+                # reader thread starved here must not take that next registration down.
+                pass
+            elif self.manager.profile == "resource":
                 # runClient looks the client up by name again: when a newer plugin registered the
                 # same resource meanwhile, it is the newer one that gets disconnected (#121994).
                 victim = self._clients.pop(client.resource, None)
@@ -264,6 +270,7 @@ class RegistrationServer:
                 if self._clients.get(key) is client:
                     victim = self._clients.pop(key)
             if victim is not None:
+                victim.dropped = victim is not client
                 data["disconnected_endpoint"] = victim.endpoint
             events.add("stream_end", data)
             if victim is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import grpc
 import pytest
 
@@ -82,3 +84,56 @@ def test_resource_socket_profile_rejects_the_same_socket_while_its_client_is_con
         plugin.register(kubelet.socket_path)
     assert caught.value.details() == f"device plugin already connected: {plugin.socket_path}"
     assert kubelet.allocatable(GPU) == 2
+
+
+def test_a_client_the_kubelet_dropped_does_not_take_down_the_next_registration_when_its_stream_ends_late(
+    registered, kubelet, monkeypatch
+):
+    """#121994 takes down the newest client when an *older* plugin's stream ends. The client it took
+    down (ours) then ends its own stream; in Go that epilogue finds its name already deleted within
+    microseconds. Here its reader thread may be starved past our next registration (a loaded
+    machine), and must not take that one down too: the flake of stale-instance-disconnects-new-
+    registration."""
+    registration = kubelet._registration
+    real_stream_ended = registration._stream_ended
+    release = threading.Event()
+    held: list[str] = []
+
+    def starved(client, reason):
+        if client.endpoint == "new.sock" and not held:
+            held.append(reason)
+            release.wait(10)  # the reader of our first client, starved until we registered again
+        real_stream_ended(client, reason)
+
+    monkeypatch.setattr(registration, "_stream_ended", starved)
+    old = registered("old.sock", devices=["a", "b"])
+    new = registered("new.sock", devices=["a", "b"])
+    old.stop()  # the old instance's stream end disconnects ours (#121994)
+    kubelet.wait_for_allocatable(GPU, 0)
+    since = kubelet.log.last_seq
+    new.register(kubelet.socket_path)  # as our plugin does on stream-lost
+    kubelet.wait_for_event("devices", since=since, where=lambda e: e.data["endpoint"] == "new.sock")
+    assert held, "our first client's stream ended and its reader is held"
+    release.set()
+    kubelet.wait_for_event(
+        "stream_end", since=since, where=lambda e: e.data["endpoint"] == "new.sock", timeout=5
+    )
+    ended = kubelet.log.events(kind="stream_end", since=since)
+    assert [e.data.get("disconnected_endpoint") for e in ended] == [None]
+    assert kubelet.allocatable(GPU) == 2 and not kubelet.resource(GPU).stopped
+
+
+def test_a_client_disconnected_before_it_connected_still_streams_once_attached(make_plugin, sockdir):
+    """Go's Disconnect closes the connection only if there is one; a Connect after it works."""
+    from fake_kubelet.endpoint import PluginClient
+
+    plugin = make_plugin("gpu.sock", devices=["a"])
+    client = PluginClient(GPU, "gpu.sock", plugin.socket_path, 0)
+    client.disconnect()
+    client.attach(grpc.insecure_channel(f"unix://{plugin.socket_path}"))
+    try:
+        stream = client.open_stream()
+        assert stream is not None
+        assert [d.ID for d in next(iter(stream)).devices] == ["a"]
+    finally:
+        client.disconnect()
