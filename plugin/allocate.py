@@ -109,7 +109,9 @@ def container_response(
         for channel in channels:
             response.mounts.add(host_path="/dev/null", container_path=f"{VOLUME_MOUNT_DIR}/imex/{channel}")
     if config.pass_device_specs:
-        for container_path, host_path in existing_nodes(devices, config.dev_root, config.driver_root):
+        # A tegra device has no device nodes of its own, and NVIDIA's tegra manager adds no control nodes.
+        nodes = [] if resource.tegra else existing_nodes(devices, config.dev_root, config.driver_root)
+        for container_path, host_path in nodes:
             response.devices.add(container_path=container_path, host_path=host_path, permissions="rw")
         for c in extras.channels:
             response.devices.add(

@@ -19,6 +19,7 @@ from deviceplugin.v1beta1 import MAX_UNIX_SOCKET_PATH
 from plugin import flags as _flags
 from plugin.errors import ConfigError
 from plugin.imex import check_channel_ids
+from plugin.platform import Strategy
 from plugin.replicas import check_resources
 from plugin.resources import socket_name
 from plugin.sharing import Sharing, parse_sharing
@@ -29,7 +30,7 @@ DEVICE_LIST_STRATEGIES = ("envvar", "volume-mounts", "cdi-annotations", "cdi-cri
 CDI_STRATEGIES = ("cdi-annotations", "cdi-cri")
 DEVICE_ID_STRATEGIES = ("uuid", "index")
 ALLOCATION_POLICIES = ("distributed", "packed")
-DISCOVERY_STRATEGIES = ("auto", "nvml", "tegra")
+DISCOVERY_STRATEGIES = tuple(Strategy)
 _KNOWN_TOP_LEVEL = {"version", "flags", "sharing", "resources", "imex"}
 
 
@@ -250,11 +251,6 @@ def validate(config: Config) -> None:
         raise ConfigError(
             f"invalid --device-discovery-strategy option {config.device_discovery_strategy} "
             "(expected auto, nvml or tegra)" + _from(config, "device_discovery_strategy")
-        )
-    if config.device_discovery_strategy == "tegra":
-        raise ConfigError(
-            "--device-discovery-strategy=tegra is not supported by this plugin "
-            "(use auto or nvml)" + _from(config, "device_discovery_strategy")
         )
     imex_error = check_channel_ids(config.imex_channel_ids)
     if imex_error:

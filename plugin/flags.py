@@ -165,7 +165,7 @@ FLAGS: tuple[Flag, ...] = (
         "auto",
         ("DEVICE_DISCOVERY_STRATEGY",),
         config="flags.deviceDiscoveryStrategy",
-        help="auto | nvml | tegra (tegra is not supported)",
+        help="how devices are found: auto (detect the platform) | nvml | tegra",
     ),
     Flag(
         "imex-channel-ids",

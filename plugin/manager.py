@@ -17,18 +17,17 @@ from typing import Any
 
 from plugin.clock import Cancellable, Clock, RealClock
 from plugin.config import Config, reload_config
-from plugin.discovery import DiscoveredGpu, discover
+from plugin.discovery import DiscoveredGpu
 from plugin.errors import ConfigError, InitError
-from plugin.extras import prepare
 from plugin.health import HealthMonitor
+from plugin.inventory import choose_strategy, take_inventory
 from plugin.logfmt import EventLogger
-from plugin.mig import resources_for_strategy
 from plugin.mps import ControlCommand, MpsDaemon, MpsError
 from plugin.nvmlutil import NVMLError, describe
+from plugin.platform import Probe, Strategy
 from plugin.registration import Registrar
 from plugin.resources import Device, Resource
 from plugin.server import ResourceServer, ServerStartError
-from plugin.sharing import apply_sharing
 from plugin.topology import pair_scores
 from plugin.watcher import KubeletSocketWatcher
 
@@ -217,38 +216,41 @@ class PluginManager:
     def _build(self) -> None:
         self._count += 1
         gen = _Generation(self._count)
+        self._gen = gen
         if self._retry_timer is not None:
             self._retry_timer.cancel()
             self._retry_timer = None
+        probe = Probe(self.nvml, self.config.driver_root_ctr_path)
         try:
-            self.nvml.nvmlInit()
-        except NVMLError as exc:
-            self._gen = gen
-            self._init_failed(f"failed to initialize NVML: {describe(exc)}")
-            return
-        gen.nvml_initialised = True
-        self._gen = gen
-        warnings: list[str] = []
-        lost: list[DiscoveredGpu] = []
-        try:
-            gen.gpus = discover(self.nvml, self._known, lost)
-            base = resources_for_strategy(gen.gpus, self.config.mig_strategy, warnings)
-            resources = apply_sharing(base, self.config.sharing, warnings)
-        except (NVMLError, InitError, ValueError) as exc:
-            text = describe(exc) if isinstance(exc, NVMLError) else str(exc)
-            self._init_failed(f"device discovery failed: {text}")
-            return
-        try:
-            extras = prepare(self.config, gen.gpus, self.nvml, warnings)
-        except (InitError, OSError) as exc:
+            choice = choose_strategy(self.config, probe)
+        except InitError as exc:
             self._init_failed(str(exc))
             return
-        self._known = gen.gpus
-        for gpu in lost:
-            warnings.append(
-                f"GPU {gpu.index} ({gpu.uuid}) is lost; serving it from the last inventory, Unhealthy"
-            )
-        for warning in warnings:
+        self.events.info(
+            "discovery-strategy",
+            strategy=choice.strategy,
+            requested=self.config.device_discovery_strategy,
+            platform=choice.platform,
+            reason=choice.reason,
+        )
+        for warning in choice.warnings:
+            self.events.warning("discovery-warning", message=warning)
+        if choice.strategy == Strategy.NVML:
+            try:
+                self.nvml.nvmlInit()
+            except NVMLError as exc:
+                self._init_failed(f"failed to initialize NVML: {describe(exc)}")
+                return
+            gen.nvml_initialised = True
+        try:
+            inventory = take_inventory(self.config, self.nvml, choice.strategy, self._known)
+        except InitError as exc:
+            self._init_failed(str(exc))
+            return
+        gen.gpus, resources, extras = inventory.gpus, inventory.resources, inventory.extras
+        if choice.strategy == Strategy.NVML:
+            self._known = gen.gpus
+        for warning in inventory.warnings:
             self.events.warning("discovery-warning", message=warning)
         self.events.info(
             "discovered",
@@ -268,24 +270,26 @@ class PluginManager:
                 on_stream_lost=functools.partial(self._stream_lost, gen, resource.name),
                 extras=extras,
             )
-        devices = [d for r in resources for d in r.devices]
-        gen.monitor = HealthMonitor(
-            self.nvml,
-            devices,
-            self.config.health,
-            functools.partial(self._health_changed, gen.number),
-            self.events,
-            recovery=self.config.health_recovery,
-            wait_ms=self.config.health_wait_ms,
-            probe_interval_s=self.config.recovery_probe_interval_s,
-            probes=self.config.recovery_probes,
-            clock=self.clock,
-        )
-        try:
-            gen.monitor.start()
-        except NVMLError as exc:
-            self._init_failed(f"health monitor could not start: {describe(exc)}")
-            return
+        if choice.strategy == Strategy.TEGRA:
+            self.events.info("health-checks-disabled", reason="tegra devices are not health-checked")
+        else:
+            gen.monitor = HealthMonitor(
+                self.nvml,
+                [d for r in resources for d in r.devices],
+                self.config.health,
+                functools.partial(self._health_changed, gen.number),
+                self.events,
+                recovery=self.config.health_recovery,
+                wait_ms=self.config.health_wait_ms,
+                probe_interval_s=self.config.recovery_probe_interval_s,
+                probes=self.config.recovery_probes,
+                clock=self.clock,
+            )
+            try:
+                gen.monitor.start()
+            except NVMLError as exc:
+                self._init_failed(f"health monitor could not start: {describe(exc)}")
+                return
         try:
             for server in gen.servers.values():
                 if server.resource.mps:

@@ -46,7 +46,10 @@ def preferred(
     chosen_ids = {d.id for d in required}
     candidates = [d for d in _known(resource, available) if d.id not in chosen_ids]
     needed = size - len(required)
-    whole_gpus = not resource.shared and not any(d.is_mig for d in resource.devices)
+    # NVIDIA's tegra resource manager has no aligned allocator: always the greedy one, distributed.
+    whole_gpus = not resource.shared and not resource.tegra and not any(d.is_mig for d in resource.devices)
+    if resource.tegra:
+        policy = "distributed"
     if whole_gpus and (size <= 0 or needed < 0 or len(candidates) < needed):
         # NVIDIA's whole-GPU path (go-gpuallocator's best-effort policy) answers with no
         # devices rather than an error; the kubelet then picks on its own.

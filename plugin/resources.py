@@ -67,6 +67,9 @@ class Resource:
     replicas: int = 1
     fail_requests_greater_than_one: bool = False
     mps: bool = False  # shared through MPS (Allocate adds the MPS pipe and shm)
+    # Served by NVIDIA's tegra resource manager (plugin.tegra): no device nodes, no health checks,
+    # greedy preferred allocation with the distributed policy.
+    tegra: bool = False
 
     @property
     def socket_name(self) -> str:

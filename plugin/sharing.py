@@ -82,7 +82,7 @@ def parse_sharing(section: Any, where: str, warnings: list[str]) -> Sharing | No
 
 
 def apply_sharing(
-    base: dict[str, list[Device]], sharing: Sharing | None, warnings: list[str]
+    base: dict[str, list[Device]], sharing: Sharing | None, warnings: list[str], *, tegra: bool = False
 ) -> list[Resource]:
     """Turn resource → devices into served resources, replicating the shared ones."""
     if sharing is not None and sharing.mps and any(d.is_mig for ds in base.values() for d in ds):
@@ -99,7 +99,9 @@ def apply_sharing(
         wanted = sharing.entry_for(name) if sharing is not None else None
         if sharing is None or wanted is None:
             # NVIDIA enables MPS on every resource once the strategy is MPS, shared or not.
-            served.append(Resource(name, tuple(devices), mps=sharing is not None and sharing.mps))
+            served.append(
+                Resource(name, tuple(devices), mps=sharing is not None and sharing.mps, tegra=tegra)
+            )
             continue
         replicated = tuple(
             replace(device, id=replica_id(device.id, n), replica=n)
@@ -113,6 +115,7 @@ def apply_sharing(
                 wanted.replicas,
                 sharing.fail_requests_greater_than_one,
                 mps=sharing.mps,
+                tegra=tegra,
             )
         )
     return served
