@@ -54,14 +54,14 @@ def _changes(key: str) -> list[str]:
     return [*lines, f"ENTRYPOINT {json.dumps(ENTRYPOINT)}", "WORKDIR /", f"LABEL {KEY_LABEL}={key}"]
 
 
-def _compiled(entry: Entry) -> Entry | None:
-    """The bytecode of one of our modules, checked by hash (so file times in the image do not matter)."""
+def _compiled(entry: Entry, scratch: str) -> Entry | None:
+    """A module's bytecode, checked by hash (so file times in the image do not matter)."""
     if not entry.compile:
-        return None  # installed distributions bring their own bytecode, recorded by pip
+        return None
     folder, name = os.path.split(entry.path)
     target = f"{folder}/__pycache__/{name[:-3]}.{sys.implementation.cache_tag}.pyc"
-    with tempfile.TemporaryDirectory() as tmp:
-        out = os.path.join(tmp, "x.pyc")
+    out = os.path.join(scratch, "x.pyc")
+    try:
         py_compile.compile(
             entry.source,
             cfile=out,
@@ -69,8 +69,10 @@ def _compiled(entry: Entry) -> Entry | None:
             doraise=True,
             invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
         )
-        with open(out, "rb") as f:
-            return Entry(target, "file", data=f.read())
+    except py_compile.PyCompileError:
+        return None  # a file that is not valid Python here (a template): imported from source, if ever
+    with open(out, "rb") as f:
+        return Entry(target, "file", data=f.read())
 
 
 @functools.cache
@@ -111,7 +113,8 @@ def _tarinfo(path: str, kind: str, mode: int, size: int = 0, mtime: float = 0) -
 
 def write_tar(items: tuple[Entry, ...], out: Any) -> None:
     """The image's root filesystem as a tar stream (folders first, then every entry)."""
-    extra = [c for c in (_compiled(e) for e in items) if c is not None]
+    with tempfile.TemporaryDirectory() as scratch:
+        extra = [c for c in (_compiled(e, scratch) for e in items) if c is not None]
     with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
         for folder in _parents((*items, *extra)):
             tar.addfile(_tarinfo(folder, "dir", 0o755))

@@ -53,7 +53,7 @@ class Entry:
     target: str = ""  # the link's text ("symlink")
     data: bytes | None = None  # generated content ("file" without a source)
     mode: int = 0o644
-    compile: bool = False  # one of our modules: its bytecode is compiled into the image
+    compile: bool = False  # a module: its bytecode is compiled into the image (from this source)
 
 
 def _is_elf(path: str) -> bool:
@@ -70,7 +70,9 @@ def _tree(
     """Every file under ``root`` at ``dest``, without ``skip``'d folders, files or optimised pycs."""
     for folder, dirs, files in os.walk(root):
         rel = os.path.relpath(folder, root)
-        dirs[:] = sorted(d for d in dirs if d not in skip)
+        # Bytecode is compiled into the image from the sources (build.py), never copied: the
+        # host's __pycache__ changes whenever some process imports a module for the first time.
+        dirs[:] = sorted(d for d in dirs if d not in skip and d != "__pycache__")
         for name in sorted(files):
             if ".opt-" in name or name.startswith(skip_files):
                 continue
@@ -78,7 +80,8 @@ def _tree(
             if os.path.islink(src) or not os.path.isfile(src):
                 continue
             mode = 0o755 if os.access(src, os.X_OK) else 0o644
-            yield Entry(os.path.normpath(os.path.join(dest, rel, name)), "file", source=src, mode=mode)
+            path = os.path.normpath(os.path.join(dest, rel, name))
+            yield Entry(path, "file", source=src, mode=mode, compile=name.endswith(".py"))
 
 
 def _requirement_names(dist: importlib.metadata.Distribution) -> Iterator[str]:
@@ -115,10 +118,10 @@ def _dist_entries(dist: importlib.metadata.Distribution) -> Iterator[Entry]:
     for file in dist.files or ():
         src = Path(str(file.locate()))
         rel = file.as_posix() if hasattr(file, "as_posix") else str(file)
-        if rel.startswith("..") or ".opt-" in rel or not src.is_file():
-            continue  # scripts in bin/, or files outside site-packages: the plugin needs neither
+        if rel.startswith("..") or "__pycache__/" in rel or not src.is_file():
+            continue  # scripts in bin/, files outside site-packages, bytecode (compiled afresh)
         mode = 0o755 if os.access(src, os.X_OK) else 0o644
-        yield Entry(f"{SITE}/{rel}", "file", source=str(src), mode=mode)
+        yield Entry(f"{SITE}/{rel}", "file", source=str(src), mode=mode, compile=rel.endswith(".py"))
 
 
 def _package_entries(name: str) -> Iterator[Entry]:
