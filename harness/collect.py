@@ -1,4 +1,8 @@
-"""Finding scenario files and loading their cases; fragments (``_*.yaml``, ``_*/``) are not scenarios."""
+"""Finding scenario files and loading their cases; fragments (``_*.yaml``, ``_*/``) are not scenarios.
+
+A path is a scenario file, a folder of them, or ``file::case-id`` (a pytest-style node id, as
+failure reports print it) for exactly one case.
+"""
 
 from __future__ import annotations
 
@@ -39,17 +43,38 @@ class Loaded:
     errors: list[ScenarioError]
 
 
+def _one_case(text: str) -> tuple[Path, str]:
+    path, _, case_id = text.partition("::")
+    return Path(path), case_id
+
+
 def load_all(paths: list[str | Path]) -> Loaded:
     """Every case of every scenario file under ``paths``; errors collected per file, not raised."""
     scenarios: list[Scenario] = []
     errors: list[ScenarioError] = []
-    try:
-        files = scenario_files(paths)
-    except ScenarioError as exc:
-        return Loaded([], [exc])
-    for file in files:
+    for raw in paths:
+        path, case_id = _one_case(str(raw)) if "::" in str(raw) else (Path(raw), "")
         try:
-            scenarios.extend(load(file))
+            files = scenario_files([path])
         except ScenarioError as exc:
             errors.append(exc)
-    return Loaded(scenarios, errors)
+            continue
+        for file in files:
+            try:
+                cases = load(file)
+            except ScenarioError as exc:
+                errors.append(exc)
+                continue
+            if case_id:
+                chosen = [c for c in cases if c.id == case_id]
+                if not chosen:
+                    ids = ", ".join(c.id for c in cases)
+                    errors.append(
+                        ScenarioError(
+                            Loc(str(file), 0, 0), f"no case '{case_id}' (cases: {ids})", snippet=False
+                        )
+                    )
+                cases = chosen
+            scenarios.extend(cases)
+    unique = {(str(Path(s.path).resolve()), s.case): s for s in reversed(scenarios)}  # first one wins
+    return Loaded([s for s in scenarios if unique[(str(Path(s.path).resolve()), s.case)] is s], errors)

@@ -5,8 +5,10 @@ registered through entry points) depend on this page only, and the runner's live
 (:class:`harness.runner.live.LiveCtx`) satisfies it. Nothing here imports the scenario model,
 so the model can name ``Ctx`` in its signatures without an import circle.
 
-It also holds the two exceptions a step may raise on purpose: :class:`StepFailed` (the
-scenario's expectation did not hold) and :class:`Skip` (the scenario cannot run here).
+It also holds the exceptions a step raises on purpose: :class:`StepFailed` (an expectation
+did not hold: the case fails), :class:`StepError` (the scenario asked for something that
+cannot be done: the case is an error, told in the author's words with the fix) and
+:class:`Skip` (the scenario cannot run here).
 """
 
 from __future__ import annotations
@@ -32,6 +34,16 @@ class StepFailed(AssertionError):
         self.message = message
         self.expectation = expectation
         self.observed = observed
+
+
+class StepError(Exception):
+    """The scenario asked for something its parts cannot do now (``kubelet: start`` on a running
+    kubelet). ``message`` says what, in the scenario's words; ``fix`` what to write instead."""
+
+    def __init__(self, message: str, fix: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
 
 
 class Skip(Exception):

@@ -1,24 +1,19 @@
-"""How scenarios run (:class:`RunOptions`), and the help text the CLI and the pytest plugin share."""
+"""How scenarios run: :class:`RunOptions`, and the one table of the flags that set them.
+
+Each :class:`Option` row is a flag of ``dp-harness run|show`` *and* of pytest (with the same
+help), an ini setting of the pytest plugin (``harness_<name>``), a field of RunOptions, a
+check with a one-line error, and part of the command that reruns a failed case. Adding an
+option is one row here and one field there; the CLI, the pytest plugin and the rerun line
+follow.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
 
 NVML_CHOICES = ("sim", "real")
-NVML_HELP = "run scenarios on the simulated node (default) or on this machine's GPUs"
-PLUGIN_CMD_HELP = (
-    "run this plugin command line instead of ours in-process (placeholders {socket_dir} "
-    "{kubelet_socket} {nvml} {python} {scenario_dir})"
-)
-PLUGIN_IMAGE_HELP = (
-    "run this container image as the plugin, as NVIDIA's guide runs its image (container launcher; "
-    "localhost/gpu-device-plugin:dev is ours, built from this checkout on first use)"
-)
-PLUGIN_MANIFEST_HELP = (
-    "run the plugin container of this DaemonSet, Deployment or Pod manifest as the kubelet would "
-    "(image, command/args, env, securityContext, the device-plugins hostPath); with --plugin-image, "
-    "that image replaces the manifest's"
-)
 
 
 @dataclass
@@ -27,6 +22,122 @@ class RunOptions:
 
     nvml: str = "sim"  # "sim" or "real"
     plugin_cmd: str | None = None  # run this command line (subprocess launcher) instead
-    launcher: str | None = None  # force inprocess / subprocess / namespace / container
+    launcher: str | None = None  # force a launcher of the table (inprocess, subprocess, namespace, ...)
     plugin_image: str | None = None  # run this image (container launcher) instead
     plugin_manifest: str | None = None  # run this manifest's plugin container (container launcher)
+
+
+class OptionError(ValueError):
+    """A bad option value; ``str()`` is one line that names the flag and what it takes."""
+
+
+def _check_command(value: str) -> str | None:
+    from harness.templating import TemplateError, check
+
+    try:
+        check(value)
+    except TemplateError as exc:
+        return f"{exc}; {exc.hint}" if exc.hint else str(exc)
+    return None
+
+
+def _launcher_names() -> Sequence[str]:
+    from harness.launchers import launchers
+
+    return tuple(launchers())
+
+
+@dataclass(frozen=True)
+class Option:
+    """One run option, the way every front end offers it."""
+
+    field: str  # the RunOptions field
+    help: str
+    choices: Callable[[], Sequence[str]] | None = None  # a function, so tables load when asked
+    check: Callable[[str], str | None] | None = None  # the problem with a value, or None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.field.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "harness_" + self.field
+
+    @property
+    def default(self) -> str | None:
+        value = RunOptions.__dataclass_fields__[self.field].default
+        return value if isinstance(value, str) else None
+
+    def validate(self, value: str) -> str:
+        if self.choices is not None and value not in (names := self.choices()):
+            raise OptionError(f"{self.flag} {value!r}: choose one of {', '.join(names)}")
+        if self.check is not None and (problem := self.check(value)):
+            raise OptionError(f"{self.flag} {value!r}: {problem}")
+        return value
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option(
+        "nvml",
+        "run scenarios on the simulated node (sim, the default) or on this machine's GPUs (real)",
+        choices=lambda: NVML_CHOICES,
+    ),
+    Option(
+        "plugin_cmd",
+        "run this plugin command line instead of ours in-process (templates {socket_dir} "
+        "{kubelet_socket} {nvml} {python} {scenario_dir}, and the scenario's own)",
+        check=_check_command,
+    ),
+    Option(
+        "launcher",
+        "how to run the plugin, whatever the scenarios say (inprocess, subprocess, namespace, "
+        "container, or one an installed package adds)",
+        choices=_launcher_names,
+    ),
+    Option(
+        "plugin_image",
+        "run this container image as the plugin, as NVIDIA's guide runs its image (container launcher; "
+        "localhost/gpu-device-plugin:dev is ours, built from this checkout on first use)",
+    ),
+    Option(
+        "plugin_manifest",
+        "run the plugin container of this DaemonSet, Deployment or Pod manifest as the kubelet would "
+        "(image, command/args, env, securityContext, the device-plugins hostPath); with --plugin-image, "
+        "that image replaces the manifest's",
+    ),
+)
+
+assert {o.field for o in OPTIONS} == {f.name for f in fields(RunOptions)}, "one row per RunOptions field"
+
+
+def run_options(values: Mapping[str, str | None]) -> RunOptions:
+    """RunOptions from front-end values by field name (None or '' = the default); raises OptionError."""
+    given: dict[str, str] = {}
+    for option in OPTIONS:
+        value = values.get(option.field)
+        if value:
+            given[option.field] = option.validate(value)
+    return RunOptions(**given)
+
+
+def rerun_args(options: RunOptions) -> list[str]:
+    """The flags that reproduce ``options`` (those that differ from the defaults)."""
+    out: list[str] = []
+    for option in OPTIONS:
+        value = getattr(options, option.field)
+        if value and value != option.default:
+            out += [option.flag, value]
+    return out
+
+
+GRPC_LOG_HELP = "show gRPC's own C-core log lines (quiet by default)"
+
+
+def quiet_grpc(show_log: bool = False) -> None:
+    """Keep gRPC's C-core log (``chttp2_transport ... Got goaway``) off the console.
+
+    gRPC reads GRPC_VERBOSITY once, when it is first imported, so front ends call this before
+    anything imports grpc; plugin processes inherit it. A value the user exported wins.
+    """
+    os.environ.setdefault("GRPC_VERBOSITY", "INFO" if show_log else "ERROR")

@@ -1,22 +1,23 @@
-"""pytest plugin: every ``scenarios/**/*.yaml`` case is a test item.
+"""pytest plugin: scenario cases as test items, for projects that ask for them.
 
-Registered by the entry point ``harness.pytest_plugin`` (pytest11) and by the root
-``conftest.py`` (same name, so it is not registered twice). Files under a folder named
-``scenarios`` are collected, except fragments (``_*.yaml`` or inside ``_*/``). Items are
-named after the file and the matrix case (``xid-fatal[79]``); scenario tags become markers
-(``-`` becomes ``_``), registered on the fly so ``--strict-markers`` accepts them.
+Registered by the entry point ``harness.pytest_plugin`` (pytest11) in every pytest session of
+the environment, so it does nothing unless asked. YAML files are collected as scenarios only
+under the ini setting ``harness_paths`` (or ``--harness-paths PATH``), or when a YAML file is
+named on the command line; fragments (``_*.yaml``, anything under ``_*/``) never are. Items
+are named after the file and the matrix case (``xid-fatal[79]``).
 
-Options: ``--nvml sim|real``, ``--plugin-cmd CMD``, ``--reports-dir DIR`` (default
-``<rootdir>/reports``; ``--reports-dir ''`` writes none). With allure-pytest active, each
-scenario step is an allure step and the timeline, events and plugin log are attached.
+Scenario tags become markers (``-`` becomes ``_``), registered when pytest configures, so
+``pytest --markers`` lists them and ``--strict-markers`` accepts them. The run options of
+:mod:`harness.options` are flags (``--nvml``, ``--plugin-cmd``, ``--launcher``) and ini
+settings (``harness_nvml`` ...). Reports are written only when asked for (``--reports-dir``
+or ``harness_reports_dir``), by listeners on a harness Session in the controlling process;
+with allure-pytest active, each scenario step is an allure step with the timeline, events and
+plugin log attached. gRPC's C-core log is quiet unless ``--grpc-log``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,58 +26,119 @@ import pytest
 
 from harness.errors import ScenarioError
 from harness.limits import LimitError
+from harness.listeners import Listener
 from harness.options import (
-    NVML_CHOICES,
-    NVML_HELP,
-    PLUGIN_CMD_HELP,
-    PLUGIN_IMAGE_HELP,
-    PLUGIN_MANIFEST_HELP,
+    GRPC_LOG_HELP,
+    OPTIONS,
+    OptionError,
+    RunOptions,
+    quiet_grpc,
+    rerun_args,
+    run_options,
 )
 from harness.result import Result, Status
 
-SESSION_ENV = "HARNESS_REPORT_SESSION"
+SUFFIXES = (".yaml", ".yml")
+RESULT_KEY = "harness_result"  # the case's Result, sent with its report to the controlling process
+_ROOTS = pytest.StashKey[list[Path]]()
+_OPTIONS = pytest.StashKey[RunOptions]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("scenarios", "GPU device plugin scenarios (harness)")
-    group.addoption("--nvml", choices=NVML_CHOICES, default="sim", help=NVML_HELP)
-    group.addoption("--plugin-cmd", default=None, help=PLUGIN_CMD_HELP)
-    group.addoption("--plugin-image", default=None, help=PLUGIN_IMAGE_HELP)
-    group.addoption("--plugin-manifest", default=None, help=PLUGIN_MANIFEST_HELP)
+    for option in OPTIONS:
+        group.addoption(option.flag, default=None, help=option.help)
+        parser.addini(option.ini, f"default of {option.flag}: {option.help}", default=None)
     group.addoption(
-        "--reports-dir",
-        default=None,
-        help="where scenario reports go (default: <rootdir>/reports; '' for none)",
+        "--harness-paths",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also collect the scenario files under PATH (like the harness_paths ini setting)",
     )
+    parser.addini(
+        "harness_paths", "folders or files whose YAML files are scenarios", type="paths", default=[]
+    )
+    group.addoption("--reports-dir", default=None, help="write HTML scenario reports under this folder")
+    parser.addini("harness_reports_dir", "write HTML scenario reports under this folder", default=None)
+    group.addoption("--grpc-log", action="store_true", default=False, help=GRPC_LOG_HELP)
 
 
-def _reports_dir(config: pytest.Config) -> Path | None:
-    value = config.getoption("--reports-dir")
-    if value == "":
-        return None
-    return Path(value) if value is not None else config.rootpath / "reports"
+# -- what is collected --------------------------------------------------------------------------
+def scenario_roots(config: pytest.Config) -> list[Path]:
+    """Where scenario files are: the ini's harness_paths, --harness-paths, YAML files named on the
+    command line. A folder named on the command line does not opt in (``pytest tests/`` must not
+    read a project's YAML fixtures as scenarios)."""
+    roots = [Path(p) for p in config.getini("harness_paths")]
+    roots += [Path(p).resolve() for p in config.getoption("--harness-paths")]
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        for arg in config.args:
+            path = Path(arg.split("::")[0])
+            if path.suffix in SUFFIXES:
+                roots.append(path.resolve())
+    return roots
 
 
-def _is_master(config: pytest.Config) -> bool:
-    return not hasattr(config, "workerinput")
+def _is_scenario(file_path: Path, roots: list[Path]) -> bool:
+    if file_path.suffix not in SUFFIXES:
+        return False
+    for root in roots:
+        if file_path == root or root in file_path.parents:
+            below = file_path.relative_to(root).parts
+            return not any(part.startswith("_") for part in below)  # a fragment for include:
+    return False
+
+
+def marker_name(tag: str) -> str:
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in tag)
+
+
+def _tags(roots: list[Path]) -> dict[str, int]:
+    """Every tag of the scenario files under ``roots`` (after include and matrix), with a case count."""
+    from harness.collect import scenario_files
+    from harness.model.compose import compose
+
+    counts: dict[str, int] = {}
+    try:
+        files = scenario_files([r for r in roots if r.exists()])
+    except ScenarioError:
+        return counts
+    for file in files:
+        try:
+            cases = compose(file)
+        except ScenarioError:
+            continue  # reported when the file is collected
+        for case in cases:
+            node = case.tree.get("tags")
+            for tag in node.value if node is not None and node.is_seq else []:
+                counts[str(tag.value)] = counts.get(str(tag.value), 0) + 1
+    return counts
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if _is_master(config):
-        os.environ[SESSION_ENV] = uuid.uuid4().hex  # xdist workers inherit it
+    roots = scenario_roots(config)
+    config.stash[_ROOTS] = roots
+    if not roots:
+        return  # not a harness session: leave it alone
+    quiet_grpc(config.getoption("--grpc-log"))
+    try:
+        config.stash[_OPTIONS] = run_options(
+            {o.field: config.getoption(o.flag) or config.getini(o.ini) for o in OPTIONS}
+        )
+    except OptionError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    for tag, n in sorted(_tags(roots).items()):
+        config.addinivalue_line("markers", f"{marker_name(tag)}: scenario tag '{tag}' ({n} cases)")
+    if not hasattr(config, "workerinput"):  # the controlling process hears every case
+        reports = config.getoption("--reports-dir") or config.getini("harness_reports_dir")
+        if reports:
+            config.pluginmanager.register(_ReportSession(config, Path(reports)), "harness-reports")
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.suffix not in (".yaml", ".yml") or "scenarios" not in file_path.parts[:-1]:
-        return None
-    below = file_path.parts[len(file_path.parts) - file_path.parts[::-1].index("scenarios") :]
-    if any(part.startswith("_") for part in below):
-        return None  # a fragment for include:
-    return ScenarioFile.from_parent(parent, path=file_path)
-
-
-def _marker(tag: str) -> str:
-    return "".join(c if c.isalnum() or c == "_" else "_" for c in tag)
+    if _is_scenario(file_path, parent.config.stash.get(_ROOTS, [])):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
 
 
 class ScenarioFile(pytest.File):
@@ -86,11 +148,7 @@ class ScenarioFile(pytest.File):
         for scenario in load(self.path):
             item = ScenarioItem.from_parent(self, name=scenario.id, scenario=scenario)
             for tag in scenario.tags:
-                name = _marker(tag)
-                if name not in self.config._harness_markers:  # type: ignore[attr-defined]
-                    self.config.addinivalue_line("markers", f"{name}: scenario tag '{tag}'")
-                    self.config._harness_markers.add(name)  # type: ignore[attr-defined]
-                item.add_marker(name)
+                item.add_marker(marker_name(tag))
             yield item
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
@@ -99,23 +157,29 @@ class ScenarioFile(pytest.File):
         return str(super().repr_failure(excinfo))
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    session.config._harness_markers = set()  # type: ignore[attr-defined]
-
-
 class ScenarioFailed(AssertionError):
+    """An expectation of the scenario did not hold (allure: failed)."""
+
     def __init__(self, result: Result) -> None:
         super().__init__(result.report())
         self.result = result
 
 
-def _allure() -> Any:
-    try:
-        import allure
-    except ImportError:
+class ScenarioBroke(Exception):
+    """The scenario could not run as written, or a part broke (Status.ERROR; allure: broken)."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__(result.report())
+        self.result = result
+
+
+# -- running one item -----------------------------------------------------------------------------
+def _allure_steps(config: pytest.Config) -> Listener | None:
+    if not config.pluginmanager.hasplugin("allure_pytest"):
         return None
-    return allure
+    from harness.reports.allure import AllureSteps
+
+    return AllureSteps.if_available()
 
 
 class ScenarioItem(pytest.Item):
@@ -125,82 +189,80 @@ class ScenarioItem(pytest.Item):
         self.result: Result | None = None
 
     def runtest(self) -> None:
-        from harness.runner import RunOptions, run_scenario
+        from harness.runner import run_scenario
 
-        options = RunOptions(
-            nvml=self.config.getoption("--nvml"),
-            plugin_cmd=self.config.getoption("--plugin-cmd"),
-            plugin_image=self.config.getoption("--plugin-image"),
-            plugin_manifest=self.config.getoption("--plugin-manifest"),
-        )
-        allure = _allure() if self.config.pluginmanager.hasplugin("allure_pytest") else None
-
-        def around(call: Any) -> contextlib.AbstractContextManager[Any]:
-            return allure.step(call.title()) if allure is not None else contextlib.nullcontext()
-
-        result = run_scenario(self.scenario, options, around_step=around if allure else None)
+        options = self.config.stash.get(_OPTIONS, RunOptions())
+        steps = _allure_steps(self.config)
+        result = run_scenario(self.scenario, options, steps)
         self.result = result
-        reports = _reports_dir(self.config)
-        if reports is not None:
-            from harness.reports import write_case
-
-            folder = write_case(reports, result)
-            summary = json.loads((folder / "result.json").read_text(encoding="utf-8"))
-            summary["session"] = os.environ.get(SESSION_ENV, "")
-            (folder / "result.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
-        if allure is not None:
-            self._attach(allure, result)
+        if steps is not None:
+            steps.case_finished(result)  # description, labels and attachments
         if result.status == Status.SKIPPED:
             pytest.skip(result.skip_reason)
-        if result.status != Status.PASSED:
+        if result.status == Status.FAILED:
             raise ScenarioFailed(result)
-
-    def _attach(self, allure: Any, result: Result) -> None:
-        from harness.reports.svg import render_svg
-        from harness.reports.timeline import build_timeline
-
-        allure.dynamic.description(self.scenario.description)
-        svg = render_svg(build_timeline(result.events, result.gpus), result.id)
-        allure.attach(svg, name="timeline", attachment_type=allure.attachment_type.SVG)
-        allure.attach(
-            json.dumps(result.events, indent=1, default=str),
-            name="events",
-            attachment_type=allure.attachment_type.JSON,
-        )
-        lines = [
-            e["data"].get("line", "") for e in result.events if e["source"] == "plugin" and e["kind"] == "log"
-        ]
-        allure.attach("\n".join(lines), name="plugin log", attachment_type=allure.attachment_type.TEXT)
+        if result.status == Status.ERROR:
+            raise ScenarioBroke(result)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, ScenarioFailed):
-            return str(excinfo.value)
+        if isinstance(excinfo.value, ScenarioFailed | ScenarioBroke):
+            options = self.config.stash.get(_OPTIONS, RunOptions())
+            rerun = " ".join(["pytest", repr(self.nodeid), *rerun_args(options)])
+            return f"{excinfo.value}\nrerun: {rerun}"
         return str(super().repr_failure(excinfo))
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.scenario.loc.line - 1, f"scenario: {self.name}"
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    config = session.config
-    reports = _reports_dir(config)
-    if not _is_master(config) or reports is None or not reports.is_dir():
-        return
-    from harness.reports import write_index
-
-    token = os.environ.get(SESSION_ENV, "")
-    # Only this session's cases: folders of earlier (or concurrent) runs are left alone.
-    current = [r for r, session in _results_with_session(reports) if session == token]
-    if current:
-        write_index(reports, current)
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    if call.when == "call" and isinstance(item, ScenarioItem) and item.result is not None:
+        if item.config.pluginmanager.has_plugin("harness-reports") or hasattr(item.config, "workerinput"):
+            # Plain JSON data, so pytest-xdist can carry it to the controlling process.
+            setattr(report, RESULT_KEY, json.loads(item.result.to_json()))
+    return report
 
 
-def _results_with_session(reports: Path) -> list[tuple[Result, str | None]]:
-    out = []
-    for path in sorted(reports.glob("*/result.json")):
-        with contextlib.suppress(OSError, ValueError, TypeError):
-            data = json.loads(path.read_text(encoding="utf-8"))
-            session = data.get("session")
-            data["events"] = []
-            out.append((Result.from_dict(data), session))
-    return out
+# -- the controlling process: a harness Session whose listeners write the reports ---------------
+class _ReportSession:
+    """A pytest plugin that feeds each scenario's report into a harness Session."""
+
+    def __init__(self, config: pytest.Config, base: Path) -> None:
+        from harness.reports import ReportTarget, reporters_for
+        from harness.reports.folder import new_run_folder
+        from harness.session import Session
+
+        self.base = base if base.is_absolute() else config.rootpath / base
+        self.folder = new_run_folder(self.base)
+        target = ReportTarget(self.folder)
+        self.session = Session(config.stash.get(_OPTIONS, RunOptions()), reporters_for(["html"], target))
+        self.session.start(_plan(config))
+        self.any = False
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, RESULT_KEY, None)
+        if report.when == "call" and data is not None:
+            self.session.record(Result.from_dict(data))
+            self.any = True
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        from harness.reports.folder import point_latest
+
+        if not self.any:  # nothing ran: leave no empty run folder, touch no earlier one
+            if not any(self.folder.iterdir()):
+                self.folder.rmdir()
+            return
+        self.session.finish()
+        point_latest(self.base, self.folder)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.any:
+            terminalreporter.write_line(f"scenario reports: {self.folder / 'index.html'}")
+
+
+def _plan(config: pytest.Config) -> Any:
+    from harness.listeners import Plan
+
+    return Plan([], workers=int(getattr(config.option, "numprocesses", 0) or 1), rerun=["pytest"])

@@ -49,6 +49,7 @@ class Failure:
     expectation: str = ""
     observed: str = ""
     traceback: str = ""
+    hint: str = ""  # what to change (an error of the scenario), or where to look (a bug)
 
 
 @dataclass
@@ -69,6 +70,12 @@ class Result:
     run_s: float = 0.0
     teardown_s: float = 0.0
     launcher: str = ""
+    started_at: float = 0.0  # wall-clock time (epoch seconds) when the case began
+
+    @property
+    def node_id(self) -> str:
+        """``path::id``: what ``dp-harness run`` and pytest take to select exactly this case."""
+        return f"{self.path}::{self.id}"
 
     @property
     def duration_s(self) -> float:
@@ -116,6 +123,10 @@ class Result:
             lines.append(f"  expected: {f.expectation}")
         if f.observed:
             lines.append(f"  observed: {f.observed}")
+        if f.hint:
+            lines.append(
+                f"  fix: {f.hint}" if self.status == Status.ERROR and not f.traceback else f"  {f.hint}"
+            )
         story = self.events
         cut = next(
             (i for i, e in enumerate(story) if e["source"] == "harness" and e["kind"] == "teardown"), None

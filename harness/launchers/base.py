@@ -1,13 +1,16 @@
 """What every launcher offers the steps: start, stop, restart, sighup, kill; running and exit code.
 
-Launchers report to the observation log as the ``"plugin"`` source: ``start``, one ``log``
-event per output line (``line``), and ``exit`` (``code``) when the plugin ends.
+:class:`Launcher` is the seam (a ``Protocol``: steps, the runner and third-party launchers
+registered under ``dp_harness.launchers`` type against it); :class:`LauncherBase` is the
+bookkeeping our launchers share. Launchers report to the observation log as the ``"plugin"``
+source: ``start``, one ``log`` event per output line (``line``), and ``exit`` (``code``) when
+the plugin ends.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 from harness.templating import Resolver
 from simkit import ObservationLog
@@ -37,8 +40,49 @@ class LaunchSpec:
     resolver: Resolver | None = None  # the scenario's templates ({gpu0.uuid}) in the command line
 
 
-class Launcher:
-    """Base class: bookkeeping of running / exit code and the plugin events."""
+class Launcher(Protocol):
+    """A plugin under test, as the steps drive it (``plugin: restart``) and conditions read it."""
+
+    @property
+    def running(self) -> bool: ...
+    @property
+    def exit_code(self) -> int | None:
+        """How the plugin last ended (None while it runs or before it first starts)."""
+        ...
+
+    @property
+    def starts(self) -> int: ...
+    def start(self) -> None: ...
+    def stop(self) -> None:
+        """Graceful stop (SIGTERM or its equivalent); returns when the plugin has ended."""
+        ...
+
+    def kill(self) -> None:
+        """Immediate stop without cleanup (SIGKILL or its equivalent)."""
+        ...
+
+    def restart(self) -> None: ...
+    def sighup(self) -> None:
+        """What SIGHUP does to NVIDIA's plugin: rebuild from a fresh look at the node."""
+        ...
+
+    def close(self) -> None:
+        """Tear down whatever runs, quickly and without raising (the runner's teardown)."""
+        ...
+
+
+class LauncherFactory(Protocol):
+    """What the launcher table holds: a launcher class, called with the spec and the scenario's log."""
+
+    needs_command: bool
+
+    def __call__(self, spec: LaunchSpec, log: ObservationLog) -> Launcher: ...
+
+
+class LauncherBase:
+    """Bookkeeping our launchers share: running / exit code and the plugin events."""
+
+    needs_command: ClassVar[bool] = False  # True: runs plugin.command / --plugin-cmd
 
     def __init__(self, spec: LaunchSpec, log: ObservationLog) -> None:
         self.spec = spec

@@ -28,7 +28,7 @@ from typing import Any
 
 from harness.engine import access as engine
 from harness.engine.spec import DEVICE_PLUGIN_DIR, ContainerSpec, Mount
-from harness.launchers.base import Launcher, LaunchSpec, Unavailable
+from harness.launchers.base import LauncherBase, LaunchSpec, Unavailable
 from harness.templating import PlainValues, render_argv
 from simkit import ObservationLog
 
@@ -101,7 +101,7 @@ def fake_device_nodes(folder: str, minors: list[int]) -> list[Mount]:
     return mounts
 
 
-class ContainerLauncher(Launcher):
+class ContainerLauncher(LauncherBase):
     """Runs :class:`ContainerSpec` in a fresh container per start; stop = SIGTERM, SIGKILL after 10 s."""
 
     def __init__(self, spec: LaunchSpec, log: ObservationLog) -> None:

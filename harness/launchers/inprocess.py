@@ -11,14 +11,14 @@ import itertools
 import logging
 from typing import Any
 
-from harness.launchers.base import Launcher, LaunchSpec
+from harness.launchers.base import LauncherBase, LaunchSpec
 from simkit import ObservationLog
 
 _ids = itertools.count(1)
 
 
 class _ToLog(logging.Handler):
-    def __init__(self, launcher: Launcher) -> None:
+    def __init__(self, launcher: LauncherBase) -> None:
         super().__init__(logging.DEBUG)
         self.launcher = launcher
 
@@ -29,7 +29,7 @@ class _ToLog(logging.Handler):
             self.handleError(record)
 
 
-class InProcessLauncher(Launcher):
+class InProcessLauncher(LauncherBase):
     """Runs ``plugin.PluginManager`` with the scenario's NVML object."""
 
     def __init__(self, spec: LaunchSpec, log: ObservationLog) -> None:

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 
-from harness.launchers.base import Launcher, LaunchSpec
+from harness.launchers.base import LauncherBase, LaunchSpec
 from harness.templating import PlainValues, render_argv
 from simkit import ObservationLog
 
@@ -31,7 +31,9 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", "PATH": path, **extra}
 
 
-class SubprocessLauncher(Launcher):
+class SubprocessLauncher(LauncherBase):
+    needs_command = True
+
     """Runs a command in its own process group; stop = SIGTERM (then SIGKILL after 10 s)."""
 
     def __init__(self, spec: LaunchSpec, log: ObservationLog) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from harness.errors import Loc, ScenarioError
+from harness.errors import Loc, ScenarioError, did_you_mean, one_of
 from harness.loader import YNode, paused_gc
 from harness.model.calls import ConditionSet, StepCall
 from harness.model.compose import Case, compose
@@ -22,6 +22,28 @@ from harness.model.schema import ParseCtx, doc, loc_field, one_field_shorthand, 
 from harness.model.text import Text
 
 NODE_SHORTHAND = re.compile(r"^\d+x[\w.+-]+$")
+
+
+class LauncherName(str):
+    """A name from the launcher table (built in, or added by an installed package)."""
+
+    @classmethod
+    def yaml_expected(cls) -> str:
+        from harness.launchers import launchers
+
+        return one_of(launchers())
+
+    @classmethod
+    def from_yaml(cls, node: YNode, ctx: Any = None) -> LauncherName:
+        from harness.launchers import launchers
+
+        names = launchers()
+        if not isinstance(node.value, str) or node.value not in names:
+            hint = did_you_mean(str(node.value), names) if isinstance(node.value, str) else ""
+            raise ScenarioError(
+                node.loc, f"'launcher' cannot be {node.kind()}", expected=cls.yaml_expected(), suggestion=hint
+            )
+        return cls(node.value)
 
 
 @dataclass
@@ -93,7 +115,7 @@ class PluginSpec:
         "{socket_dir}, {kubelet_socket}, {nvml}, {python}, {scenario_dir}",
         default=None,
     )
-    launcher: Literal["inprocess", "subprocess", "namespace", "container"] | None = doc(
+    launcher: LauncherName | None = doc(
         "how to run it: inprocess (our plugin, default), subprocess (command), namespace (command in a "
         "private mount namespace with the socket dir at /var/lib/kubelet/device-plugins), container "
         "(image, as its DaemonSet runs it)",

@@ -5,7 +5,8 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from harness.reports.write import case_dir, read_results
+from harness.listeners import Listener, Outcome
+from harness.reports.write import case_dir, read_results, write_case
 from harness.result import Result, Status
 
 STYLE = """body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}
@@ -42,3 +43,16 @@ def write_index(reports: Path, results: list[Result] | None = None) -> Path:
     path = reports / "index.html"
     path.write_text(html, encoding="utf-8")
     return path
+
+
+class HtmlReport(Listener):
+    """Writes each case's folder as it finishes, and the index when the session ends."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def case_finished(self, result: Result) -> None:
+        write_case(self.folder, result)
+
+    def session_finished(self, outcome: Outcome) -> None:
+        write_index(self.folder, outcome.results)

@@ -1,10 +1,11 @@
-"""JUnit XML for CI systems (the CLI writes it; under pytest, use pytest's own --junitxml)."""
+"""JUnit XML for CI systems (under pytest, pytest's own ``--junitxml`` does this)."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from harness.listeners import Listener, Outcome
 from harness.result import Result, Status
 
 
@@ -30,3 +31,13 @@ def write_junit(path: Path, results: list[Result], suite: str = "scenarios") -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
     return path
+
+
+class JunitReport(Listener):
+    """``<run>/junit.xml`` when the session ends."""
+
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / "junit.xml"
+
+    def session_finished(self, outcome: Outcome) -> None:
+        write_junit(self.path, outcome.results)

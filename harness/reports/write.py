@@ -1,4 +1,4 @@
-"""Per-case report files: ``<reports>/<case>/result.json``, ``events.json``, ``timeline.svg``."""
+"""Per-case report files: ``<run>/<case>/result.json``, ``events.json``, ``timeline.svg``."""
 
 from __future__ import annotations
 
@@ -32,29 +32,8 @@ def write_case(reports: Path, result: Result) -> Path:
     return folder
 
 
-CASE_FILES = frozenset({"events.json", "result.json", "timeline.svg"})
-
-
-def clear_cases(reports: Path) -> list[Path]:
-    """Remove the case folders an earlier run wrote here, and nothing else.
-
-    A case folder is one holding ``result.json`` and only the files :func:`write_case` writes;
-    any other folder (a user's, a source tree's) is never touched, whatever ``reports`` is.
-    """
-    removed = []
-    for marker in sorted(reports.glob("*/result.json")):
-        folder = marker.parent
-        if folder.is_symlink() or not {p.name for p in folder.iterdir()} <= CASE_FILES:
-            continue
-        for name in CASE_FILES:
-            (folder / name).unlink(missing_ok=True)
-        folder.rmdir()
-        removed.append(folder)
-    return removed
-
-
 def read_results(reports: Path) -> list[Result]:
-    """Every case written under ``reports`` (for the index, also after parallel runs)."""
+    """Every case written under ``reports`` (without their events)."""
     results = []
     for path in sorted(reports.glob("*/result.json")):
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -108,7 +108,8 @@ class LiveCtx:
         return self.step.title() if self.step is not None else "setup"
 
     def never_failed(self) -> bool:
-        return self.never is not None and self.never.violation is not None
+        never = self.never
+        return never is not None and (never.violation is not None or never.error is not None)
 
     # -- templates ----------------------------------------------------------------------
     def resolve(self, expr: Expr) -> str | list[str]:

@@ -2,7 +2,10 @@
 
 :mod:`harness.runner.setup` builds the parts; here the steps run in order while
 :mod:`harness.runner.never` watches the ``never:`` conditions, and whatever happens the case
-ends as a :class:`harness.result.Result`.
+ends as a :class:`harness.result.Result`. The step boundary sorts what a step raises:
+StepFailed (an expectation did not hold: FAILED), StepError (the scenario asked for something
+that cannot be done: ERROR, in the author's words with the fix), Skip, and anything else (a
+bug in a component or in the harness: ERROR, with the traceback).
 """
 
 from __future__ import annotations
@@ -10,11 +13,10 @@ from __future__ import annotations
 import contextlib
 import time
 import traceback
-from collections.abc import Callable
 from typing import Any
 
-from harness.context import Skip, StepFailed
-from harness.model.calls import StepCall
+from harness.context import Skip, StepError, StepFailed
+from harness.listeners import Listener, StepStart
 from harness.model.scenario import Scenario
 from harness.options import RunOptions
 from harness.result import Failure, Result, Status, StepResult
@@ -39,24 +41,42 @@ def _gpus(ctx: LiveCtx | None) -> list[dict[str, Any]]:
     return []
 
 
+def _failure(scenario: Scenario, ctx: LiveCtx | None, exc: BaseException) -> tuple[Status, Failure]:
+    """The status and the readable failure for what the case raised."""
+    step = ctx.step if ctx is not None else None
+    where = (step.title(), str(step.loc)) if step is not None else ("setup", str(scenario.loc))
+    if isinstance(exc, StepFailed):
+        return Status.FAILED, Failure(*where, exc.message, exc.expectation, exc.observed)
+    if isinstance(exc, StepError):
+        return Status.ERROR, Failure(*where, exc.message, hint=exc.fix)
+    # A bug in a component or in the harness: say which step met it, and keep the traceback.
+    return Status.ERROR, Failure(
+        *where,
+        f"{type(exc).__name__}: {exc}",
+        hint="this is not the scenario's doing: a component or the harness broke (the traceback "
+        "below says where)",
+        traceback=traceback.format_exc(limit=8),
+    )
+
+
 def run_scenario(
-    scenario: Scenario,
-    options: RunOptions | None = None,
-    on_step: Callable[[StepResult], None] | None = None,
-    around_step: Callable[[StepCall], contextlib.AbstractContextManager[Any]] | None = None,
+    scenario: Scenario, options: RunOptions | None = None, events: Listener | None = None
 ) -> Result:
     """Run one case and return its Result (never raises for scenario failures).
 
-    ``on_step`` sees each finished step; ``around_step`` wraps each step's run (allure steps).
+    ``events`` hears each step start and finish, live (the console of ``dp-harness show``, allure
+    steps under pytest).
     """
     options = options or RunOptions()
+    events = events or Listener()
     result = Result(
         scenario.id, scenario.path, scenario.case, scenario.title, scenario.description, list(scenario.tags)
     )
+    result.started_at = time.time()
     t0 = time.perf_counter()
-    ctx: LiveCtx | None = None
+    setup: Setup | None = None
     stack = contextlib.ExitStack()
-    t_steps = t0
+    t_steps = t_teardown = t0
     try:
         with stack:
             try:
@@ -64,40 +84,24 @@ def run_scenario(
                     from harness.realnode import check_requirements
 
                     check_requirements(scenario, options)
-                ctx = Setup(scenario, options, stack).build()
+                setup = Setup(scenario, options, stack)
+                ctx = setup.build()
                 result.launcher = type(ctx.launcher).__name__
                 ctx.never = NeverWatch(ctx, scenario.never, ctx.step_title)
                 ctx.never.start()
                 stack.callback(ctx.never.stop)
                 t_steps = time.perf_counter()
                 result.setup_s = t_steps - t0
-                _run_steps(ctx, result, on_step, around_step)
+                _run_steps(ctx, result, events)
                 _check_never(ctx, final=True)
                 result.status = Status.PASSED
             except Skip as exc:
                 result.status, result.skip_reason = Status.SKIPPED, str(exc)
-            except StepFailed as exc:
-                step = ctx.step if ctx is not None else None
-                result.status = Status.FAILED
-                result.failure = Failure(
-                    step.title() if step else "setup",
-                    str(step.loc if step else scenario.loc),
-                    exc.message,
-                    exc.expectation,
-                    exc.observed,
-                )
-            except Exception as exc:  # a bug in a component or in the harness: show where
-                step = ctx.step if ctx is not None else None
-                result.status = Status.ERROR
-                result.failure = Failure(
-                    step.title() if step else "setup",
-                    str(step.loc if step else scenario.loc),
-                    f"{type(exc).__name__}: {exc}",
-                    traceback=traceback.format_exc(limit=8),
-                )
+            except Exception as exc:
+                result.status, result.failure = _failure(scenario, setup.ctx if setup else None, exc)
             finally:
-                if ctx is not None:
-                    ctx.note("teardown", status=result.status)
+                if setup is not None and setup.ctx is not None:
+                    setup.ctx.note("teardown", status=result.status)
                 t_end = time.perf_counter()
                 if result.setup_s == 0.0:
                     result.setup_s = t_end - t0
@@ -106,30 +110,31 @@ def run_scenario(
                 t_teardown = t_end
     finally:
         result.teardown_s = time.perf_counter() - t_teardown
-        if ctx is not None:
-            result.events = [e.to_dict() for e in ctx.log.events()]
-            result.gpus = _gpus(ctx)
+        if setup is not None and setup.ctx is not None:
+            result.events = [e.to_dict() for e in setup.ctx.log.events()]
+            result.gpus = _gpus(setup.ctx)
     return result
 
 
 def _check_never(ctx: LiveCtx, final: bool = False) -> None:
     if ctx.never is None:
         return
-    violation = ctx.never.check_now() if final else ctx.never.violation
+    if final:
+        ctx.never.check_now()
+    if ctx.never.error is not None:
+        raise ctx.never.error
+    violation = ctx.never.violation
     if violation is not None:
         raise StepFailed(
             f"a 'never' condition held at t={violation.t:.3f}s (during {violation.step})",
             expectation=f"never: {violation.condition} ({violation.loc})",
             observed=violation.observed,
         )
+    if final:
+        ctx.never.check_evaluated()
 
 
-def _run_steps(
-    ctx: LiveCtx,
-    result: Result,
-    on_step: Callable[[StepResult], None] | None,
-    around_step: Callable[[StepCall], contextlib.AbstractContextManager[Any]] | None,
-) -> None:
+def _run_steps(ctx: LiveCtx, result: Result, events: Listener) -> None:
     for call in ctx.scenario.steps:
         ctx.step = call
         step = call.step
@@ -141,13 +146,16 @@ def _run_steps(
             call.index, step.key, call.title(), str(call.loc), Status.PASSED, t_start=ctx.clock.now()
         )
         ctx.note("step", index=call.index, step=step.key, text=call.name or step.describe())
+        events.step_started(ctx.scenario.id, StepStart(call.index, step.key, call.title(), str(call.loc)))
         wall = time.perf_counter()
         try:
-            with around_step(call) if around_step is not None else contextlib.nullcontext():
-                step.run(ctx)
-                _check_never(ctx)
+            step.run(ctx)
+            _check_never(ctx)
         except StepFailed as exc:
             record.status, record.message = Status.FAILED, exc.message
+            raise
+        except StepError as exc:
+            record.status, record.message = Status.ERROR, exc.message
             raise
         except Exception as exc:
             record.status, record.message = Status.ERROR, f"{type(exc).__name__}: {exc}"
@@ -156,6 +164,5 @@ def _run_steps(
             record.t_end = ctx.clock.now()
             record.wall_s = time.perf_counter() - wall
             result.steps.append(record)
-            if on_step is not None:
-                on_step(record)
+            events.step_finished(ctx.scenario.id, record)
     ctx.step = None

@@ -21,14 +21,7 @@ import yaml
 from harness import limits
 from harness.context import Paths, Skip, StepFailed
 from harness.engine import access as engine
-from harness.launchers import (
-    ContainerLauncher,
-    InProcessLauncher,
-    LaunchSpec,
-    NamespaceLauncher,
-    SubprocessLauncher,
-    Unavailable,
-)
+from harness.launchers import LaunchSpec, Unavailable, launchers
 from harness.model.scenario import Scenario
 from harness.options import RunOptions
 from harness.runner.live import LiveCtx
@@ -54,10 +47,10 @@ def launcher_kind(scenario: Scenario, options: RunOptions) -> tuple[str, str]:
     image = scenario.plugin.image or scenario.plugin.manifest
     default = "subprocess" if command else "container" if image else "inprocess"
     kind = options.launcher or scenario.plugin.launcher or default
-    if kind in ("subprocess", "namespace") and not command:
-        raise StepFailed(f"the {kind} launcher needs a command: give plugin.command or --plugin-cmd")
-    if options.plugin_cmd and kind == "inprocess":
+    if options.plugin_cmd and not launchers()[kind].needs_command:
         kind = "subprocess"
+    if launchers()[kind].needs_command and not command:
+        raise StepFailed(f"the {kind} launcher needs a command: give plugin.command or --plugin-cmd")
     return kind, command
 
 
@@ -68,6 +61,7 @@ class Setup:
         self.scenario = scenario
         self.options = options
         self.stack = stack
+        self.ctx: LiveCtx | None = None  # as far as it got (for the events of a failed setup)
 
     def guard(self, fn: Callable[[], Any]) -> None:
         def safe() -> None:
@@ -91,7 +85,7 @@ class Setup:
         kind, command = launcher_kind(scenario, self.options)
         # The first event; it also keeps the log truthy for components that test `log or ...`.
         log.append("harness", "setup", scenario=scenario.id, tmp=tmp, launcher=kind, nvml=self.options.nvml)
-        ctx = LiveCtx(scenario, clock, log, paths, real=self.options.nvml == "real")
+        ctx = self.ctx = LiveCtx(scenario, clock, log, paths, real=self.options.nvml == "real")
         self.node(ctx, kind)
         self.kube_node(ctx, len(ctx.gpus()))
         self.kubelet(ctx)
@@ -178,14 +172,8 @@ class Setup:
         )
         spec.image, spec.manifest = self._image(ctx)
         spec.extra["node"] = ctx.kube_node
-        cls = {
-            "inprocess": InProcessLauncher,
-            "subprocess": SubprocessLauncher,
-            "namespace": NamespaceLauncher,
-            "container": ContainerLauncher,
-        }[kind]
         try:
-            launcher = cls(spec, ctx.log)
+            launcher = launchers()[kind](spec, ctx.log)
         except Unavailable as exc:
             if kind == "container" and engine.required():
                 raise StepFailed(f"{exc}; {engine.REQUIRE_ENV} is set, so container cases must run") from None

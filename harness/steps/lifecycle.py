@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from harness.context import StepFailed
+from harness.context import StepError, StepFailed
 from harness.model.base import Step
 from harness.model.duration import Duration
 from harness.model.registry import step
@@ -60,7 +60,19 @@ class KubeletAction(Step):
         return f"kubelet {self.action}"
 
     def run(self, ctx: Ctx) -> None:
-        getattr(ctx.kubelet, self.action)()
+        kubelet = ctx.kubelet
+        if self.action == "start" and kubelet.serving:
+            raise StepError(
+                "the kubelet is already running, so 'kubelet: start' cannot start it",
+                fix="use 'kubelet: restart', or stop it first ('kubelet: stop' or 'kubelet: crash')",
+            )
+        if self.action in ("stop", "crash") and not kubelet.serving:
+            raise StepError(
+                f"the kubelet is not running, so 'kubelet: {self.action}' has nothing to stop",
+                fix="start it first ('kubelet: start'); with kubelet: {start: false} a scenario "
+                "begins with it stopped",
+            )
+        getattr(kubelet, self.action)()
 
 
 @step("advance")

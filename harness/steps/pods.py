@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.context import StepFailed
+from harness.context import StepError, StepFailed
 from harness.errors import ScenarioError
 from harness.loader import YNode
 from harness.model.base import Step
@@ -43,7 +43,10 @@ class ContainerSpec:
 def _pod_of(ctx: Ctx, name: str) -> Any:
     if name not in ctx.pods:
         known = ", ".join(ctx.pods) or "none yet"
-        raise StepFailed(f"no pod '{name}' was admitted in this scenario (pods: {known})")
+        raise StepError(
+            f"no pod '{name}' was admitted in this scenario (pods: {known})",
+            fix=f"admit it first ('admit: {{pod: {name}, gpus: 1}}'), or name one of the pods above",
+        )
     return ctx.pods[name]
 
 
@@ -142,6 +145,11 @@ class Admit(Step):
         if refusal is not None:
             admitted, reason, message, devices = False, refusal.reason, refusal.message, "none"
         else:
+            if name in ctx.kubelet.pods():
+                raise StepError(
+                    f"pod '{name}' is already admitted, so it cannot be admitted again",
+                    fix=f"delete it first ('delete: {name}'), or give this pod another name",
+                )
             admission = ctx.kubelet.admit(pod)
             ctx.pods[name] = pod
             ctx.admissions[name] = admission
@@ -208,8 +216,13 @@ class _ContainerStep(Step):
         pod = _pod_of(ctx, self.pod)
         try:
             started = self.call(ctx, pod)
-        except KeyError as exc:
-            raise StepFailed(str(exc).strip("'\"")) from None
+        except KeyError as exc:  # the pod has no such container
+            raise StepError(str(exc).strip("'\""), fix="name one of the pod's containers") from None
+        except ValueError as exc:  # restarting a container that never started
+            raise StepError(
+                str(exc),
+                fix=f"start it first ('start_container: {{pod: {self.pod}, container: {self.container}}}')",
+            ) from None
         ctx.starts.append(started)
         error = getattr(started, "error", None)
         if self.fails is not None:

@@ -1,6 +1,10 @@
+"""dp-harness as a user runs it: one line per case, failures in full with a rerun line, a folder per run."""
+
 from __future__ import annotations
 
+import shlex
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from harness.cli import main
 
@@ -9,36 +13,100 @@ XID = (
     "description: xid\nnode: 2xH100\nsteps:\n  - expect: {registered: true, within: 5s}\n"
     "  - inject: {xid: 79, gpu: gpu0}\n  - expect: {health: {gpu0: Unhealthy}, within: 2s}\n"
 )
+BAD = OK.replace("registered: true", "capacity: 7").replace("5s", "200ms")
 
 
-def test_run_prints_a_summary_and_writes_every_report(write, tmp_path, capsys) -> None:
+def runs(reports: Path) -> list[Path]:
+    return sorted(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink())
+
+
+def test_run_prints_each_case_once_then_a_summary_and_writes_this_runs_reports(
+    write, tmp_path, capsys
+) -> None:
     write("s/ok.yaml", OK)
     write("s/xid.yaml", XID)
     reports = tmp_path / "reports"
     assert main(["run", str(tmp_path / "s"), "--reports-dir", str(reports)]) == 0
     out = capsys.readouterr().out
-    assert "PASS    ok" in out and "PASS    xid" in out and "2 passed" in out
-    assert f"reports: {reports / 'index.html'}" in out
-    suite = ET.parse(reports / "junit.xml").getroot()
+    assert out.count("s/ok ") == 1 and out.count("s/xid ") == 1
+    assert "PASS  s/ok" in out and "2 passed in" in out
+    (run,) = runs(reports)
+    assert (reports / "latest").resolve() == run.resolve()
+    assert f"reports: {run / 'index.html'}" in out
+    suite = ET.parse(run / "junit.xml").getroot()
     assert (suite.get("tests"), suite.get("failures")) == ("2", "0")
-    assert len(list((reports / "allure-results").glob("*-result.json"))) == 2
+    assert len(list((run / "allure-results").glob("*-result.json"))) == 2
 
 
-def test_run_selects_with_k_and_fails_with_exit_1(write, tmp_path, capsys) -> None:
+def test_a_failure_is_printed_once_in_full_on_stdout_and_ends_with_its_rerun_command(
+    write, tmp_path, capsys
+) -> None:
     write("s/ok.yaml", OK)
-    write("s/bad.yaml", OK.replace("registered: true", "capacity: 7").replace("5s", "200ms"))
+    write("s/bad.yaml", BAD)
+    assert main(["run", str(tmp_path / "s"), "--no-reports", "--nvml", "sim"]) == 1
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "observed: capacity: nvidia.com/gpu capacity" in out
+    assert out.count("expectation not true within 200ms") == 2  # the case's line, and the failure in full
+    assert "observed" not in captured.err
+    rerun = next(line for line in out.splitlines() if line.startswith("rerun: "))
+    argv = shlex.split(rerun.removeprefix("rerun: "))
+    assert argv[argv.index("run") + 1 :] == [f"{tmp_path / 's' / 'bad.yaml'}::bad"]
+    # The rerun command runs that case alone.
+    assert main([*argv[argv.index("run") :], "--no-reports"]) == 1
+    out = capsys.readouterr().out
+    assert "1 cases from 1 scenario files" in out and "1 failed" in out
+
+
+def test_run_selects_with_k(write, tmp_path, capsys) -> None:
+    write("s/ok.yaml", OK)
+    write("s/bad.yaml", BAD)
     assert main(["run", str(tmp_path / "s"), "-k", "ok and reg", "--no-reports"]) == 0
     assert "1 passed" in capsys.readouterr().out
-    assert main(["run", str(tmp_path / "s"), "--no-reports"]) == 1
-    captured = capsys.readouterr()
-    assert "FAIL" in captured.out and "observed: capacity: nvidia.com/gpu capacity" in captured.err
 
 
-def test_run_in_parallel_processes(write, tmp_path, capsys) -> None:
+def test_a_selection_of_nothing_runs_nothing_deletes_nothing_and_exits_5(write, tmp_path, capsys) -> None:
+    write("s/ok.yaml", OK)
+    reports = tmp_path / "reports"
+    assert main(["run", str(tmp_path / "s"), "--reports-dir", str(reports)]) == 0
+    (first,) = runs(reports)
+    assert main(["run", str(tmp_path / "s"), "-k", "nomatch", "--reports-dir", str(reports)]) == 5
+    assert "no cases match -k 'nomatch'" in capsys.readouterr().out
+    assert runs(reports) == [first] and (first / "index.html").exists()
+    assert (reports / "latest").resolve() == first.resolve()
+
+
+def test_each_run_gets_its_own_folder_and_latest_follows(write, tmp_path, capsys) -> None:
+    write("s/ok.yaml", OK)
+    reports = tmp_path / "reports"
+    for _ in range(2):
+        assert main(["run", str(tmp_path / "s"), "--reports-dir", str(reports), "--report", "html"]) == 0
+    first, second = runs(reports)
+    assert (first / "index.html").exists() and (second / "index.html").exists()
+    assert (reports / "latest").resolve() == second.resolve()
+    assert not (second / "junit.xml").exists()
+
+
+def test_run_in_parallel_processes_and_with_n_auto(write, tmp_path, capsys) -> None:
     write("s/ok.yaml", OK)
     write("s/xid.yaml", XID)
-    assert main(["run", str(tmp_path / "s"), "-n", "2", "--reports-dir", str(tmp_path / "r")]) == 0
+    assert main(["run", str(tmp_path / "s"), "-n", "2", "--no-reports"]) == 0
     assert "2 passed" in capsys.readouterr().out
+    assert main(["run", str(tmp_path / "s"), "-n", "auto", "--no-reports"]) == 0
+    assert "2 passed" in capsys.readouterr().out
+
+
+def test_bad_flags_are_one_line_and_exit_2(write, tmp_path, capsys) -> None:
+    write("s/ok.yaml", OK)
+    assert main(["run", str(tmp_path / "s"), "--plugin-cmd", "p --gpu {gpu0.uid}"]) == 2
+    assert main(["run", str(tmp_path / "s"), "--launcher", "warp"]) == 2
+    assert main(["run", str(tmp_path / "s"), "--report", "pdf", "--reports-dir", str(tmp_path / "r")]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 3 and all(line.startswith("dp-harness: --") for line in lines[:2])
+    assert "did you mean 'uuid'" in lines[0]
+    assert "choose one of inprocess, subprocess, namespace" in lines[1]
+    assert "no reporter 'pdf'" in lines[2]
+    assert not (tmp_path / "r").exists() or not runs(tmp_path / "r")
 
 
 def test_validate_reports_each_invalid_file_and_exits_2(write, tmp_path, capsys) -> None:
@@ -58,29 +126,8 @@ def test_show_prints_steps_and_a_text_timeline(write, capsys) -> None:
     assert "gpu0" in out and "░" in out and "xid 79 gpu0" in out
 
 
-def test_an_empty_reports_dir_writes_nothing_and_deletes_nothing(
-    write, tmp_path, capsys, monkeypatch
-) -> None:
+def test_an_empty_reports_dir_writes_nothing(write, tmp_path, capsys, monkeypatch) -> None:
     write("s/ok.yaml", OK)
-    keep = tmp_path / "precious"
-    keep.mkdir()
-    (keep / "source.py").write_text("x = 1\n")
     monkeypatch.chdir(tmp_path)
     assert main(["run", "s", "--reports-dir", ""]) == 0
-    assert (keep / "source.py").exists()
-    assert not (tmp_path / "index.html").exists()
-
-
-def test_a_rerun_clears_only_the_case_folders_an_earlier_run_wrote(write, tmp_path, capsys) -> None:
-    write("s/ok.yaml", OK)
-    reports = tmp_path / "reports"
-    stale = reports / "old-case"
-    stale.mkdir(parents=True)
-    (stale / "result.json").write_text("{}")
-    mine = reports / "notes"
-    mine.mkdir()
-    (mine / "result.json").write_text("{}")
-    (mine / "todo.txt").write_text("not the harness's")
-    assert main(["run", str(tmp_path / "s"), "--reports-dir", str(reports)]) == 0
-    assert not stale.exists()
-    assert (mine / "todo.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]

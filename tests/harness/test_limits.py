@@ -44,6 +44,6 @@ def test_the_cli_answers_a_bad_limit_in_one_line_with_exit_2(write, monkeypatch,
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err
     assert err == (
-        "python -m harness: HARNESS_MAX_FILE_BYTES='ten' is not a whole number "
+        "dp-harness: HARNESS_MAX_FILE_BYTES='ten' is not a whole number "
         "(it sets the bytes in one scenario file)\n"
     )

@@ -1,7 +1,8 @@
-"""The pytest plugin, tested with pytester as pytest tests itself."""
+"""The pytest plugin keeps pytest's conventions, tested with pytester as pytest tests itself."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 
 import pytest
@@ -27,10 +28,14 @@ steps:
   - expect: {allocatable: 2, within: 300ms}
 """
 
+INI = "[pytest]\nharness_paths = scenarios\n"
+
 
 @pytest.fixture
 def scenarios(pytester: pytest.Pytester):
-    def make(**files: str) -> None:
+    def make(ini: str | None = INI, **files: str) -> None:
+        if ini is not None:
+            pytester.makefile(".ini", pytest=ini)
         for name, text in files.items():
             path = pytester.path / "scenarios" / f"{name}.yaml"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -40,16 +45,7 @@ def scenarios(pytester: pytest.Pytester):
 
 
 def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess(
-        "-p",
-        "harness.pytest_plugin",
-        "--strict-markers",
-        "-p",
-        "no:cacheprovider",
-        "--reports-dir",
-        str(pytester.path / "reports"),
-        *args,
-    )
+    return pytester.runpytest_subprocess("-p", "harness.pytest_plugin", "-p", "no:cacheprovider", *args)
 
 
 def test_each_matrix_case_is_an_item_named_after_file_and_case(pytester, scenarios) -> None:
@@ -60,25 +56,60 @@ def test_each_matrix_case_is_an_item_named_after_file_and_case(pytester, scenari
     )
 
 
-def test_scenarios_pass_and_write_reports(pytester, scenarios) -> None:
+def test_scenarios_pass_and_write_no_reports_unless_asked(pytester, scenarios) -> None:
     scenarios(two=PASSING)
-    result = run(pytester)
-    result.assert_outcomes(passed=2)
-    reports = pytester.path / "reports"
-    assert (reports / "index.html").is_file()
-    assert {p.name for p in reports.glob("*/timeline.svg")} == {"timeline.svg"}
-    assert len(list(reports.glob("*/events.json"))) == 2
+    run(pytester).assert_outcomes(passed=2)
+    assert not (pytester.path / "reports").exists()
 
 
-def test_tags_become_markers_accepted_by_strict_markers(pytester, scenarios) -> None:
+def test_reports_go_into_a_folder_per_run_when_asked_for(pytester, scenarios) -> None:
     scenarios(two=PASSING, wrong=WRONG)
-    result = run(pytester, "-m", "smoke_test")
+    result = run(pytester, "--reports-dir", "reports", "-n", "2")
+    result.assert_outcomes(passed=2, failed=1)
+    reports = pytester.path / "reports"
+    (run_dir,) = [p for p in reports.iterdir() if not p.is_symlink()]
+    assert (reports / "latest").resolve() == run_dir.resolve()
+    result.stdout.fnmatch_lines([f"scenario reports: {run_dir / 'index.html'}"])
+    cases = sorted(json.loads(p.read_text())["id"] for p in run_dir.glob("*/result.json"))
+    assert cases == ["two[index]", "two[uuid]", "wrong"]  # the workers' cases reached the controller
+    assert "wrong" in (run_dir / "index.html").read_text()
+
+
+def test_the_reports_dir_can_be_an_ini_setting(pytester, scenarios) -> None:
+    scenarios(ini=INI + "harness_reports_dir = out\n", two=PASSING)
+    run(pytester).assert_outcomes(passed=2)
+    assert (pytester.path / "out" / "latest" / "index.html").is_file()
+
+
+def test_run_options_are_ini_settings_too(pytester, scenarios) -> None:
+    echo = "python -c \"print('plugin from the ini file')\""
+    scenarios(
+        ini=INI + f"harness_plugin_cmd = {echo}\n",
+        says="description: d\nsteps:\n  - expect: {log: plugin from the ini file, within: 5s}\n",
+    )
+    run(pytester).assert_outcomes(passed=1)
+
+
+def test_a_bad_option_value_is_a_usage_error_in_one_line(pytester, scenarios) -> None:
+    scenarios(ini=INI + "harness_nvml = simulated\n", two=PASSING)
+    result = run(pytester)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--nvml 'simulated': choose one of sim, real"])
+
+
+def test_tags_are_markers_listed_before_collection_and_accepted_by_strict_markers(
+    pytester, scenarios
+) -> None:
+    scenarios(two=PASSING, wrong=WRONG)
+    listed = run(pytester, "--markers")
+    listed.stdout.fnmatch_lines(["@pytest.mark.smoke_test: scenario tag 'smoke-test' (2 cases)"])
+    result = run(pytester, "--strict-markers", "-m", "smoke_test")
     result.assert_outcomes(passed=2, deselected=1)
 
 
-def test_a_wrong_expectation_fails_with_a_readable_report(pytester, scenarios) -> None:
+def test_a_wrong_expectation_fails_with_a_readable_report_and_its_rerun_command(pytester, scenarios) -> None:
     scenarios(wrong=WRONG)
-    result = run(pytester)
+    result = run(pytester, "--nvml", "sim")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -88,6 +119,7 @@ def test_a_wrong_expectation_fails_with_a_readable_report(pytester, scenarios) -
             "*expected: allocatable: 2",
             "*observed: allocatable: nvidia.com/gpu allocatable 1",
             "*last events*",
+            "rerun: pytest 'scenarios/wrong.yaml::wrong'",
         ]
     )
     assert "Traceback" not in result.stdout.str()
@@ -105,3 +137,21 @@ def test_fragments_are_not_collected(pytester, scenarios) -> None:
     result = run(pytester, "--collect-only", "-q")
     assert "_fragments" not in result.stdout.str()
     result.stdout.fnmatch_lines(["*2 tests collected*"])
+
+
+def test_an_unrelated_project_with_the_plugin_installed_is_not_affected(pytester) -> None:
+    """A Helm chart's values.yaml under a folder named scenarios was a collection error."""
+    chart = pytester.path / "scenarios" / "values.yaml"
+    chart.parent.mkdir()
+    chart.write_text("replicaCount: 1\nimage: {repository: nginx}\n")
+    pytester.makepyfile(test_app="def test_app():\n    assert True\n")
+    run(pytester).assert_outcomes(passed=1)
+    for args in ((".",), ("scenarios",)):
+        result = run(pytester, *args)
+        assert "values.yaml" not in result.stdout.str(), args
+        assert result.ret in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED), args
+    assert not (pytester.path / "reports").exists()
+    # Opting in is explicit: the YAML is then read as a scenario (and this one is not).
+    opted = run(pytester, "--harness-paths", "scenarios")
+    assert opted.ret != 0
+    opted.stdout.fnmatch_lines(["*scenarios/values.yaml*"])

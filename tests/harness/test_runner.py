@@ -205,3 +205,64 @@ def test_allocation_reads_what_the_kubelet_holds_now_not_the_admission_record(wr
     report = result.report()
     assert "failed at step 5 (expect)" in report
     assert "has no nvidia.com/gpu allocation" in report
+
+
+def test_kubelet_start_on_a_running_kubelet_is_an_error_in_the_scenarios_words(write) -> None:
+    result = run(write, "steps:\n" + REGISTERED + "  - kubelet: start\n")
+    assert result.status == "error"
+    report = result.report()
+    assert "at step 2 (kubelet): kubelet start" in report
+    assert "the kubelet is already running, so 'kubelet: start' cannot start it" in report
+    assert "fix: use 'kubelet: restart'" in report
+    assert "Traceback" not in report and "stop() it first" not in report
+
+
+def test_stopping_a_stopped_kubelet_and_deleting_an_unknown_pod_say_what_to_do(write) -> None:
+    stopped = run(write, "kubelet: {start: false}\nsteps:\n  - kubelet: stop\n")
+    assert stopped.status == "error" and "fix: start it first ('kubelet: start')" in stopped.report()
+    unknown = run(write, "steps:\n" + REGISTERED + "  - delete: p9\n")
+    assert unknown.status == "error"
+    assert "no pod 'p9' was admitted" in unknown.report() and "fix: admit it first" in unknown.report()
+    twice = run(
+        write, "steps:\n" + REGISTERED + "  - admit: {pod: p1, gpus: 1}\n  - admit: {pod: p1, gpus: 1}\n"
+    )
+    assert twice.status == "error" and "fix: delete it first ('delete: p1')" in twice.report()
+
+
+def test_a_never_condition_that_raises_is_an_error_not_a_pass(write, monkeypatch) -> None:
+    from dataclasses import dataclass
+
+    from harness.model import registry
+    from harness.model.base import Condition
+
+    registry.load_all()
+
+    @dataclass
+    class Broken(Condition):
+        def evaluate(self, ctx):
+            raise TypeError("unsupported operand")
+
+    Broken.key = "broken"
+    monkeypatch.setitem(registry.CONDITIONS, "broken", Broken)
+    result = run(write, "never:\n  - {broken: {}}\nsteps:\n" + REGISTERED)
+    assert result.status == "error"
+    assert (
+        "the 'never' condition at" in result.report()
+        and "raised TypeError: unsupported operand" in result.report()
+    )
+
+
+def test_a_never_condition_that_could_never_be_checked_is_an_error(write) -> None:
+    result = run(write, "never:\n  - {health: {gpu7: Unhealthy}}\nsteps:\n" + REGISTERED)
+    assert result.status == "error"
+    assert "could not be checked at any time during the scenario: gpu7 names GPU 7" in result.report()
+
+
+def test_a_never_condition_that_cannot_be_checked_yet_waits_for_its_pod(write) -> None:
+    result = run(
+        write,
+        "never:\n  - {health: {'{allocated.p1.main}': Unhealthy}}\nsteps:\n"
+        + REGISTERED
+        + "  - admit: {pod: p1, gpus: 1}\n  - expect: {allocatable: 2}\n",
+    )
+    assert result.status == "passed", result.report()

@@ -1,0 +1,64 @@
+"""``dp-harness`` (and ``python -m harness``): the command table, and where errors become exit codes.
+
+    dp-harness run scenarios/ [-k EXPR] [-n N|auto] [--nvml sim|real] [--plugin-cmd CMD] [--launcher L]
+    dp-harness run 'scenarios/health/xid-fatal-marks-unhealthy.yaml::xid-fatal-marks-unhealthy[79]'
+    dp-harness validate scenarios/
+    dp-harness show scenarios/health/xid-fatal-marks-unhealthy.yaml [--case 79]
+    dp-harness schema            # the reference tables of docs/scenarios.md
+    dp-harness conformance       # the coverage table of docs/conformance.md
+
+Each command is a module of this package with ``add_arguments(parser)`` and ``main(args) ->
+int``; adding one is a module and a row of :data:`COMMANDS`. Exit status: 0 all passed (or
+skipped), 1 a case failed, 2 bad input (an invalid scenario file, a bad flag: one message,
+no traceback), 5 nothing selected (as pytest).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from dataclasses import dataclass
+
+from harness.cli.common import EXIT_USAGE, PROG, UsageError
+from harness.errors import ScenarioError
+from harness.limits import LimitError
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    module: str  # defines add_arguments(parser) and main(args) -> int
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("run", "run scenarios and write reports", "harness.cli.run"),
+    Command("validate", "check scenario files without running them", "harness.cli.validate"),
+    Command("show", "run one scenario case and print its steps and timeline", "harness.cli.show"),
+    Command("schema", "print the language reference (markdown)", "harness.cli.schema"),
+    Command("conformance", "print the coverage table of docs/conformance.md", "harness.cli.conformance"),
+)
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog=PROG, description="GPU device plugin scenarios")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        module = importlib.import_module(command.module)
+        module.add_arguments(sub.add_parser(command.name, help=command.help, description=command.help))
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    command = next(c for c in COMMANDS if c.name == args.command)
+    try:
+        code: int = importlib.import_module(command.module).main(args)
+        return code
+    except ScenarioError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USAGE
+    except (UsageError, LimitError) as exc:
+        print(f"{PROG}: {exc}", file=sys.stderr)  # one line, whatever the error
+        return EXIT_USAGE
