@@ -253,9 +253,10 @@ def test_a_never_condition_that_raises_is_an_error_not_a_pass(write, monkeypatch
 
 
 def test_a_never_condition_that_could_never_be_checked_is_an_error(write) -> None:
-    result = run(write, "never:\n  - {health: {gpu7: Unhealthy}}\nsteps:\n" + REGISTERED)
+    result = run(write, "never:\n  - {health: {'{allocated.p9.main}': Unhealthy}}\nsteps:\n" + REGISTERED)
     assert result.status == "error"
-    assert "could not be checked at any time during the scenario: gpu7 names GPU 7" in result.report()
+    assert "could not be checked at any time during the scenario" in result.report()
+    assert "no pod 'p9' was admitted" in result.report()
 
 
 def test_a_never_condition_that_cannot_be_checked_yet_waits_for_its_pod(write) -> None:
