@@ -62,6 +62,6 @@ def render(scenarios: Iterable[Scenario], root: Path) -> str:
         if not rows.get(kind):
             continue
         out += ["", f"## {title}", "", HEADER, "|---|---|---|---|"]
-        for area, description, source, scenario in sorted(rows[kind]):
-            out.append(f"| {area} | {description} | {source} | {scenario} |")
+        for area, description, source, where in sorted(rows[kind]):
+            out.append(f"| {area} | {description} | {source} | {where} |")
     return "\n".join(out) + "\n"

@@ -115,6 +115,15 @@ class Node(Protocol):
     def add_latency(self, function: str, seconds: float) -> None: ...
 
 
+class PluginInfo(Protocol):
+    """What a step reads of the scenario's ``plugin:`` section."""
+
+    @property
+    def config(self) -> object:
+        """The plugin's config file content (None when the scenario gives none)."""
+        ...
+
+
 class CaseInfo(Protocol):
     """What a step reads of the scenario it belongs to (``harness.model.scenario.Scenario`` is one)."""
 
@@ -126,6 +135,8 @@ class CaseInfo(Protocol):
     def resource(self) -> str: ...
     @property
     def within(self) -> float: ...
+    @property
+    def plugin(self) -> PluginInfo: ...
 
 
 class Ctx(Protocol):

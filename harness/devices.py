@@ -99,7 +99,7 @@ class DeviceTable:
         if ref is not None:
             return int(self.gpu(ref).index)
         if isinstance(text, int) or (isinstance(text, str) and text.isdigit()):
-            return self.gpu(DeviceRef(int(text))).index
+            return int(self.gpu(DeviceRef(int(text))).index)
         for info in self._gpus():
             if info.uuid == text:
                 return int(info.index)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+from typing import Any
 
 from harness.limits import LIMITS
 from harness.model import registry
@@ -24,13 +25,13 @@ def _doc(obj: object) -> str:
     return " ".join((inspect.getdoc(obj) or "").split("\n\n")[0].split())
 
 
-def _default(f: dataclasses.Field) -> str:  # type: ignore[type-arg]
+def _default(f: dataclasses.Field[Any]) -> str:
     if f.default is not dataclasses.MISSING:
         if f.default is None or f.default == "":
             return ""
         return f"`{str(f.default).lower()}`" if isinstance(f.default, bool) else f"`{f.default}`"
-    if f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-        value = f.default_factory()  # type: ignore[misc]
+    if f.default_factory is not dataclasses.MISSING:
+        value = f.default_factory()
         return "" if not value or dataclasses.is_dataclass(value) else f"`{value}`"
     return "**required**"
 
@@ -47,12 +48,13 @@ def _table(cls: type) -> list[str]:
 def reference() -> str:
     registry.load_all()
     out = [BEGIN, "", "### Scenario file", "", _doc(Scenario), "", *_table(Scenario)]
-    for title, cls in (
+    sections: tuple[tuple[str, type], ...] = (
         ("node", NodeSpec),
         ("kubelet", KubeletSpec),
         ("plugin", PluginSpec),
         ("requires", Requires),
-    ):
+    )
+    for title, cls in sections:
         out += ["", f"### `{title}:`", "", _doc(cls), ""]
         shorthand = getattr(cls, "shorthand_expected", None)
         if shorthand:
@@ -67,11 +69,11 @@ def reference() -> str:
         "`- include: fragment.yaml` splices the fragment's steps.",
         "",
     ]
-    for key, cls in sorted(registry.STEPS.items()):
-        out += _entry(key, cls)
+    for key, step_cls in sorted(registry.STEPS.items()):
+        out += _entry(key, step_cls)
     out += ["", "### Conditions (in `expect:` and `never:`)", ""]
-    for key, cls in sorted(registry.CONDITIONS.items()):
-        out += _entry(key, cls)
+    for key, condition_cls in sorted(registry.CONDITIONS.items()):
+        out += _entry(key, condition_cls)
     out += [
         "",
         "### Matcher operators",

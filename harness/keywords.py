@@ -16,6 +16,17 @@ class KeywordError(ValueError):
     pass
 
 
+Match = Callable[[list[str]], bool]
+
+
+def _either(a: Match, b: Match) -> Match:
+    return lambda names: a(names) or b(names)
+
+
+def _both(a: Match, b: Match) -> Match:
+    return lambda names: a(names) and b(names)
+
+
 def compile_keywords(expr: str) -> Callable[[list[str]], bool]:
     tokens = [t for t in _TOKEN.findall(expr) if t]
     pos = 0
@@ -28,22 +39,20 @@ def compile_keywords(expr: str) -> Callable[[list[str]], bool]:
         if pos >= len(tokens):
             raise KeywordError(f"-k {expr!r}: unexpected end of expression")
         pos += 1
-        return tokens[pos - 1]
+        return str(tokens[pos - 1])
 
     def parse_or() -> Callable[[list[str]], bool]:
         left = parse_and()
         while peek() == "or":
             take()
-            right, prev = parse_and(), left
-            left = lambda names, a=prev, b=right: a(names) or b(names)  # noqa: E731
+            left = _either(left, parse_and())
         return left
 
     def parse_and() -> Callable[[list[str]], bool]:
         left = parse_not()
         while peek() == "and":
             take()
-            right, prev = parse_not(), left
-            left = lambda names, a=prev, b=right: a(names) and b(names)  # noqa: E731
+            left = _both(left, parse_not())
         return left
 
     def parse_not() -> Callable[[list[str]], bool]:

@@ -66,17 +66,13 @@ class Registered(Condition):
     def evaluate(self, ctx: Ctx) -> Verdict:
         name = self.resource or ctx.scenario.resource
         state = ctx.resource_state(name)
-        endpoint = getattr(state, "endpoint", None) if state is not None else None
-        live = endpoint is not None and not endpoint.stopped and not getattr(state, "removed", False)
-        if not live:
+        endpoint = state.endpoint if state is not None else None
+        removed = bool(getattr(state, "removed", False))
+        if endpoint is None or endpoint.stopped or removed:
             why = (
                 "unknown to the kubelet"
                 if state is None
-                else (
-                    "removed after the grace period"
-                    if getattr(state, "removed", False)
-                    else "its endpoint is stopped"
-                )
+                else ("removed after the grace period" if removed else "its endpoint is stopped")
             )
             return Verdict(not self.expected, f"{name} not registered ({why})")
         observed = f"{name} registered via {endpoint.endpoint} with options {endpoint.options}"
@@ -86,8 +82,8 @@ class Registered(Condition):
             ("endpoint", self.endpoint, endpoint.endpoint),
             ("options", self.options, endpoint.options or {}),
         ):
-            if matcher is not None and (why := matcher.match(value, ctx)):
-                return Verdict(False, f"{observed} ({label}: {why})")
+            if matcher is not None and (problem := matcher.match(value, ctx)):
+                return Verdict(False, f"{observed} ({label}: {problem})")
         return Verdict(True, observed)
 
 

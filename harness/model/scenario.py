@@ -80,7 +80,8 @@ class NodeSpec:
         """The spec as FakeNVML.from_spec takes it (profile paths made absolute)."""
         if isinstance(self.spec, str) and self.spec.endswith((".yaml", ".yml")):
             return str((Path(self.loc.path).parent / self.spec).resolve())
-        return self.spec
+        spec: str | dict[str, Any] = self.spec
+        return spec
 
 
 @dataclass

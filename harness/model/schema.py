@@ -77,7 +77,7 @@ def describe(tp: Any) -> str:
     if tp is Any:
         return "any value"
     if hasattr(tp, "yaml_expected"):
-        return tp.yaml_expected()
+        return str(tp.yaml_expected())
     if origin is Literal:
         return one_of(str(a) for a in args)
     if origin in (Union, types.UnionType):
@@ -88,7 +88,7 @@ def describe(tp: Any) -> str:
         return f"a list of {_plural(describe(args[0]))}"
     if origin is dict:
         return f"a mapping of names to {_plural(describe(args[1]))}"
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         keys = ", ".join(k for k, _ in yaml_fields(tp))
         extra = f" (or {tp.shorthand_expected()})" if hasattr(tp, "shorthand_expected") else ""
         return f"a mapping with keys {keys}{extra}"
@@ -227,7 +227,9 @@ def wrap_as(node: YNode, key: str, value: Any) -> YNode:
     )
 
 
-def one_field_shorthand(key: str, expected: str) -> tuple[classmethod, classmethod]:
+def one_field_shorthand(
+    key: str, expected: str
+) -> tuple[classmethod[Any, Any, Any], classmethod[Any, Any, Any]]:
     """In a class body, ``shorthand, shorthand_expected = one_field_shorthand("by", "a duration")``
     accepts a bare value as the one-key mapping ``{by: value}`` (so ``advance: 5m`` reads naturally)."""
 

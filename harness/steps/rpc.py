@@ -121,10 +121,10 @@ class Call(Step):
             return {}
         from fake_kubelet.responses import response_to_dict
 
-        request = pb.AllocateRequest(
+        allocate = pb.AllocateRequest(
             container_requests=[pb.ContainerAllocateRequest(devices_ids=self._ids(ctx, self.devices))]
         )
-        reply = stub.Allocate(request, timeout=timeout)
+        reply = stub.Allocate(allocate, timeout=timeout)
         if len(reply.container_responses) != 1:
             raise StepFailed(
                 f"Allocate answered {len(reply.container_responses)} container responses for one "
@@ -135,11 +135,11 @@ class Call(Step):
     def run(self, ctx: Ctx) -> None:
         socket = self._socket(ctx)
         with grpc.insecure_channel(unix_target(socket), options=[("grpc.enable_http_proxy", 0)]) as channel:
-            stub = api_pb2_grpc.DevicePluginStub(channel)
+            stub = api_pb2_grpc.DevicePluginStub(channel)  # type: ignore[no-untyped-call]
             try:
                 answer = self._request(ctx, stub)
             except grpc.RpcError as exc:
-                message = f"{exc.code().name}: {exc.details()}"  # type: ignore[attr-defined]
+                message = f"{exc.code().name}: {exc.details()}"
                 ctx.note("rpc", rpc=self.rpc, error=message)
                 if self.error is None:
                     raise StepFailed(

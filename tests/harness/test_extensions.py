@@ -85,6 +85,7 @@ def install(tmp_path: Path, entry_points: str, monkeypatch: pytest.MonkeyPatch) 
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: extra-harness\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
     (site / "extra_harness.py").write_text(MODULE)
+    registry.load_all()  # the built-in tables first (before the package is visible), to restore after
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setattr(registry, "STEPS", dict(registry.STEPS))
     monkeypatch.setattr(registry, "CONDITIONS", dict(registry.CONDITIONS))
