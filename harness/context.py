@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from harness.launchers.base import Launcher
     from harness.scheduling import KubeNode
     from harness.templating import Expr
+    from plugin.nvmlapi import Nvml
     from simkit import Clock, ObservationLog
 
 
@@ -167,12 +168,12 @@ class Ctx(Protocol):
     @node.setter
     def node(self, value: Node) -> None: ...
     @property
-    def nvml(self) -> object:
+    def nvml(self) -> Nvml | None:
         """What the plugin under test is given as its NVML (the node, pynvml, or an overlay)."""
         ...
 
     @nvml.setter
-    def nvml(self, value: object) -> None: ...
+    def nvml(self, value: Nvml | None) -> None: ...
     @property
     def gpu_source(self) -> Node | None:
         """What aliases resolve against when it is not the node itself (a recorded real node)."""

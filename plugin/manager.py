@@ -23,6 +23,7 @@ from plugin.health import HealthMonitor
 from plugin.inventory import choose_strategy, take_inventory
 from plugin.logfmt import EventLogger
 from plugin.mps import ControlCommand, MpsDaemon, MpsError
+from plugin.nvmlapi import Nvml
 from plugin.nvmlutil import NVMLError, describe
 from plugin.platform import Probe, Strategy
 from plugin.registration import Registrar
@@ -50,7 +51,7 @@ class PluginManager:
     def __init__(
         self,
         config: Config,
-        nvml: Any,
+        nvml: Nvml,
         logger: logging.Logger | None = None,
         *,
         clock: Clock | None = None,

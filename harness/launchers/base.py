@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from harness.templating import Resolver
+from plugin.nvmlapi import Nvml
 from simkit import ObservationLog
 
 
@@ -28,7 +29,7 @@ class LaunchSpec:
     env: dict[str, str]
     socket_dir: str
     kubelet_socket: str
-    nvml: Any = None  # the NVML object (in-process)
+    nvml: Nvml | None = None  # the NVML object (in-process)
     nvml_endpoint: str = ""  # what {nvml} expands to (processes)
     command: str = ""
     scenario_dir: str = ""  # what {scenario_dir} expands to: the scenario file's folder

@@ -66,6 +66,8 @@ class InProcessLauncher(LauncherBase):
             self._line(f"gpu-device-plugin: {exc}", level="ERROR")
             self._exited(2)
             return
+        if self.spec.nvml is None:
+            raise RuntimeError("the in-process launcher needs the NVML object (LaunchSpec.nvml)")
         manager = plugin.PluginManager(config, self.spec.nvml, self.logger, clock=self.spec.clock)
         try:
             manager.start()

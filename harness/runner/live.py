@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from harness.model.scenario import Scenario
     from harness.runner.never import NeverWatch
     from harness.scheduling import KubeNode
+    from plugin.nvmlapi import Nvml
     from simkit import Clock, ObservationLog
 
 
@@ -53,7 +54,7 @@ class LiveCtx:
     step_seq: int = 0  # log position when the last action step began ("since: step")
     never: NeverWatch | None = None
     gpu_source: Node | None = None  # what aliases resolve against, when not the node itself
-    nvml: object = None  # what the plugin is given (the node, pynvml, or an overlay)
+    nvml: Nvml | None = None  # what the plugin is given (the node, pynvml, or an overlay)
     kube_node: KubeNode = field(default_factory=lambda: _kube_node())  # labels and taints
     lock: threading.Lock = field(default_factory=threading.Lock)
     _node: Node | None = None
