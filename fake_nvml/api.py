@@ -24,6 +24,7 @@ from fake_nvml.events import NOT_ATTRIBUTABLE, EventData, EventHub, EventSet
 from fake_nvml.faults import Faults
 from fake_nvml.identities import legacy_bus_id, normalise_bus_id, parse_bus_id
 from fake_nvml.node import Gpu, MigDevice, NodeModel
+from fake_nvml.symbols import is_call_name
 from simkit import Clock, ObservationLog
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -95,8 +96,9 @@ class NvmlSurface:
         self._cancelled: Callable[[], bool] | None = None  # set by the socket server: ends waits on close
 
     def __getattr__(self, name: str) -> Any:
-        # A pynvml function we do not model: answer as a GPU without that feature would.
-        if _is_pynvml_function(name):
+        # A pynvml function (or C symbol, as the shim's stubs send) we do not model: answer as a
+        # GPU without that feature would.
+        if is_call_name(name):
 
             def not_supported(*_args: Any, **_kwargs: Any) -> Any:
                 self._sim.faults.before(name, self._sim.clock)

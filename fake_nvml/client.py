@@ -18,7 +18,7 @@ from typing import Any
 import pynvml
 
 from fake_nvml.api import pynvml_exports
-from fake_nvml.codec import ConnectionClosed, decode, encode, recv_frame, send_frame
+from fake_nvml.codec import PROTOCOL, ConnectionClosed, decode, encode, recv_frame, send_frame
 
 
 class RemoteHandle:
@@ -90,7 +90,7 @@ class NvmlClient:
         sock.settimeout(self._timeout)
         try:
             sock.connect(self.path)
-            send_frame(sock, {"op": "hello", "id": 0, "protocol": 1, "session": self._session})
+            send_frame(sock, {"op": "hello", "id": 0, "protocol": PROTOCOL, "session": self._session})
             reply = recv_frame(sock)
         except (OSError, ConnectionClosed) as exc:
             sock.close()

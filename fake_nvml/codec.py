@@ -18,7 +18,7 @@ import pynvml
 
 from fake_nvml.events import EventData
 
-PROTOCOL = 1
+PROTOCOL = 2
 MAX_FRAME = 16 * 1024 * 1024
 _HEADER = struct.Struct(">I")
 

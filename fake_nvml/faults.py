@@ -1,11 +1,15 @@
 """Call-level faults: errors for the next N calls of a function, added latency, init failures.
 
 Checked at the top of every pynvml function of the simulated surface (in process and behind
-the socket server alike), so a plugin sees them exactly where real NVML would fail.
+the socket server alike), so a plugin sees them exactly where real NVML would fail. A fault on a
+function also covers its versioned C symbols, because which one a call arrives as depends on the
+client: pynvml's ``nvmlEventSetWait`` calls ``nvmlEventSetWait_v2`` in C, go-nvml picks the
+newest symbol the library has, and pynvml's ``nvmlInit`` is ``nvmlInitWithFlags(0)``.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 
@@ -17,6 +21,12 @@ INIT_FAILURES = {
     "library_not_found": pynvml.NVML_ERROR_LIBRARY_NOT_FOUND,
     "driver_not_loaded": pynvml.NVML_ERROR_DRIVER_NOT_LOADED,
 }
+
+
+def family(function: str) -> str:
+    """The function a call name is a version of: ``nvmlDeviceGetCount_v2`` → ``nvmlDeviceGetCount``."""
+    base = re.sub(r"_v\d+$", "", function)
+    return "nvmlInit" if base == "nvmlInitWithFlags" else base
 
 
 def error_code(error: int | str | type[BaseException]) -> int:
@@ -67,18 +77,20 @@ class Faults:
 
     def before(self, function: str, clock: Clock) -> None:
         """Apply latency (clock time, so ``advance`` cuts it short), then a pending failure."""
+        base = family(function)
         with self._lock:
-            latency = self._latency.get(function, 0.0)
+            latency = self._latency.get(function, self._latency.get(base, 0.0))
         if latency > 0:
             clock.sleep(latency)
         with self._lock:
-            failure = self._failures.get(function)
+            key = function if function in self._failures else base
+            failure = self._failures.get(key)
             if failure is None:
                 return
             if failure.remaining is not None:
                 failure.remaining -= 1
                 if failure.remaining <= 0:
-                    del self._failures[function]
+                    del self._failures[key]
             code = failure.code
             remaining = failure.remaining
         error = pynvml.NVMLError(code)

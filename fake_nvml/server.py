@@ -9,7 +9,6 @@ in progress are woken and answered with NVML_ERROR_UNKNOWN, then every thread en
 from __future__ import annotations
 
 import contextlib
-import inspect
 import os
 import select
 import socket
@@ -23,6 +22,7 @@ from fake_nvml.api import NvmlSurface, Simulation, surface_functions
 from fake_nvml.codec import PROTOCOL, ConnectionClosed, decode, encode, recv_frame, send_frame
 from fake_nvml.events import EventSet
 from fake_nvml.node import DeviceHandle
+from fake_nvml.symbols import is_call_name
 
 
 def _error_name(code: int) -> str:
@@ -120,6 +120,16 @@ class NodeServer:
             while not self._closed.is_set():
                 message = recv_frame(conn)
                 op = message.get("op")
+                if op == "hello" and message.get("protocol") != PROTOCOL:
+                    send_frame(
+                        conn,
+                        self._error(
+                            message.get("id"),
+                            pynvml.NVML_ERROR_INVALID_ARGUMENT,
+                            f"this node speaks protocol {PROTOCOL}, the client {message.get('protocol')!r}",
+                        ),
+                    )
+                    return
                 if op == "hello":
                     surface = self._session(str(message.get("session", "")))
                     send_frame(
@@ -167,8 +177,8 @@ class NodeServer:
     def _call(self, surface: NvmlSurface, message: dict[str, Any]) -> dict[str, Any]:
         request_id = message.get("id")
         fn = str(message.get("fn", ""))
-        if not (fn.startswith("nvml") and inspect.isfunction(getattr(pynvml, fn, None))):
-            return self._error(request_id, pynvml.NVML_ERROR_FUNCTION_NOT_FOUND, f"no pynvml function {fn!r}")
+        if not is_call_name(fn):
+            return self._error(request_id, pynvml.NVML_ERROR_FUNCTION_NOT_FOUND, f"no NVML function {fn!r}")
         try:
             args = decode(message.get("args", []), self._handle, self._event_set)
             kwargs = decode(message.get("kwargs", {}), self._handle, self._event_set)

@@ -6,6 +6,10 @@ simulated node, so faults injected by the scenario reach the plugin process. Out
 and stderr) becomes one ``"plugin"`` ``log`` event per line; the exit code an ``exit`` event.
 The scenario's ``plugin.args`` are appended to the command line and ``plugin.env`` is added to
 the environment.
+
+Every plugin process also gets the NVML shim (``fake_nvml.shim``): ``LD_LIBRARY_PATH`` finds the
+shim's ``libnvidia-ml.so.1`` first and ``FAKE_NVML_SOCKET`` names the served node, so a plugin
+that loads NVML itself (NVIDIA's, or ours with ``--nvml real``) sees the simulated node too.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import subprocess
 import sys
 import threading
 
+from fake_nvml import shim
 from harness.launchers.base import LauncherBase, LaunchSpec
 from harness.templating import PlainValues, render_argv
 from simkit import ObservationLog
@@ -57,6 +62,17 @@ class SubprocessLauncher(LauncherBase):
     def argv(self) -> list[str]:
         return [*self.command_argv(), *self.spec.args]
 
+    def shim_env(self) -> dict[str, str]:
+        """What makes the process load the NVML shim and reach the scenario's node (none on real NVML)."""
+        endpoint = self.spec.nvml_endpoint
+        if not endpoint.startswith("connect:"):
+            return {}
+        try:
+            return shim.environment(endpoint.removeprefix("connect:"))
+        except shim.ShimUnavailable as exc:
+            self._line(f"the plugin gets no NVML shim: {exc}", level="harness")
+            return {}
+
     @property
     def running(self) -> bool:
         return self.proc is not None and self.exit_code is None
@@ -65,7 +81,7 @@ class SubprocessLauncher(LauncherBase):
         if self.running:
             return
         argv = self.argv()
-        env = child_env(self.spec.env)
+        env = child_env({**self.shim_env(), **self.spec.env})
         self._started(argv=argv, launcher=type(self).__name__)
         try:
             proc = subprocess.Popen(
