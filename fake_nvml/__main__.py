@@ -1,19 +1,23 @@
-"""``python -m fake_nvml``: record a machine, serve a simulated node, list the catalog.
+"""``python -m fake_nvml``: record a machine, serve a simulated node, change it, list the catalog.
 
 python -m fake_nvml record OUT.yaml              # read this machine through pynvml
 python -m fake_nvml record OUT.yaml --sim 4xH100 # (or a simulated node, for checking)
-python -m fake_nvml serve 4xH100 /tmp/n/nvml.sock
+python -m fake_nvml serve 4xH100 --socket /tmp/n/nvml.sock   # prints the export lines first
+python -m fake_nvml ctl --socket /tmp/n/nvml.sock xid 79 --gpu gpu2
 python -m fake_nvml products
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import signal
 import sys
 import threading
 from typing import Any
 
+from fake_nvml import ctl, shim
 from fake_nvml.catalog import products
 from fake_nvml.fake import FakeNVML
 from fake_nvml.profile import ProfileError
@@ -42,9 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     rec.add_argument("--seed", type=int, default=0)
     serve = sub.add_parser("serve", help="serve a simulated node on a unix socket until interrupted")
     serve.add_argument("spec", help="shorthand such as 4xH100, or a node profile YAML")
-    serve.add_argument("socket", help="unix socket path (under 107 bytes)")
+    serve.add_argument("--socket", required=True, help="unix socket path (under 107 bytes)")
     serve.add_argument("--seed", type=int, default=0)
+    sub.add_parser("ctl", help="change a served node (python -m fake_nvml ctl --help)", add_help=False)
     sub.add_parser("products", help="list the product catalog")
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ctl"]:
+        return ctl.main(argv[1:])
     args = parser.parse_args(argv)
 
     try:
@@ -65,20 +73,34 @@ def main(argv: list[str] | None = None) -> int:
             write_profile(profile, args.out)
             print(f"recorded {len(profile['gpus'])} GPU(s) into {args.out}")
             return 0
-        node = FakeNVML.from_spec(args.spec, seed=args.seed)
-        server = node.serve(args.socket)
-        print(f"serving {node!r} on {args.socket}; Ctrl-C stops", flush=True)
-        done = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: done.set())
-        try:
-            done.wait()
-        except KeyboardInterrupt:
-            pass
-        server.close()
-        return 0
+        return _serve(args)
     except (ProfileError, ValueError, OSError, ConnectionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Serve until SIGTERM (or Ctrl-C), after printing what a process needs to use the shim."""
+    node = FakeNVML.from_spec(args.spec, seed=args.seed)
+    server = node.serve(args.socket)
+    try:
+        exports = shim.environment(os.path.abspath(args.socket))
+    except shim.ShimUnavailable as exc:
+        print(f"warning: {exc}; only FakeNVML.connect clients can use this node", file=sys.stderr)
+        exports = {shim.SOCKET_ENV: os.path.abspath(args.socket)}
+    for name, value in exports.items():
+        print(f"export {name}={shlex.quote(value)}")
+    sys.stdout.flush()
+    print(f"serving {node!r} on {args.socket}; SIGTERM or Ctrl-C stops", file=sys.stderr, flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    server.close()
+    node.close()
+    return 0
 
 
 if __name__ == "__main__":

@@ -23,7 +23,18 @@ import pynvml
 from fake_nvml.events import NOT_ATTRIBUTABLE, EventData, EventHub, EventSet
 from fake_nvml.faults import Faults
 from fake_nvml.identities import legacy_bus_id, normalise_bus_id, parse_bus_id
-from fake_nvml.node import Gpu, MigDevice, NodeModel
+from fake_nvml.instances import (
+    CI_PROFILE_SLICES,
+    ComputeInstanceHandle,
+    ComputeInstanceInfo,
+    GpuInstanceHandle,
+    GpuInstanceInfo,
+    compute_profile_index,
+    compute_profile_info,
+    device_attributes,
+    gpu_instance_placement,
+)
+from fake_nvml.node import DeviceHandle, Gpu, MigDevice, NodeModel
 from fake_nvml.symbols import is_call_name
 from simkit import Clock, ObservationLog
 
@@ -412,6 +423,80 @@ class NvmlSurface:
         if version == 2:
             info.name = f"MIG {p.name}".encode()
         return info
+
+    # -- MIG instances (go-nvlib reads a MIG device's profile through them) -----------------
+    def _instance(self, handle: object) -> tuple[Gpu, MigDevice]:
+        if not isinstance(handle, (GpuInstanceHandle, ComputeInstanceHandle)):
+            raise _err(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+        gpu = self._mig_capable(self._model.handle_for(handle.device) or DeviceHandle(handle.device))
+        gi = handle.id if isinstance(handle, GpuInstanceHandle) else handle.gpuInstance
+        with self._model.lock:
+            found = [m for m in gpu.mig if m.gi == gi]
+        if not found or (isinstance(handle, ComputeInstanceHandle) and found[0].ci != handle.id):
+            raise _err(pynvml.NVML_ERROR_INVALID_ARGUMENT)  # a stale handle
+        return gpu, found[0]
+
+    @nvml_call()
+    def nvmlDeviceGetGpuInstanceById(self, device: object, id: int) -> GpuInstanceHandle:
+        gpu = self._mig_capable(device)
+        with self._model.lock:
+            if not gpu.mig_enabled:
+                raise _err(pynvml.NVML_ERROR_INVALID_STATE)
+            if not any(m.gi == id for m in gpu.mig):
+                raise _err(pynvml.NVML_ERROR_NOT_FOUND)
+        return GpuInstanceHandle(gpu.uuid, int(id))
+
+    @nvml_call()
+    def nvmlGpuInstanceGetInfo(self, gpuInstance: object) -> GpuInstanceInfo:
+        gpu, mig = self._instance(gpuInstance)
+        placement = gpu_instance_placement(mig.start, mig.profile)
+        return GpuInstanceInfo(device=gpu.handle, id=mig.gi, profileId=mig.profile.id, placement=placement)
+
+    @nvml_call()
+    def nvmlGpuInstanceGetComputeInstanceById(self, gpuInstance: object, id: int) -> ComputeInstanceHandle:
+        gpu, mig = self._instance(gpuInstance)
+        if mig.ci != id:
+            raise _err(pynvml.NVML_ERROR_NOT_FOUND)
+        return ComputeInstanceHandle(gpu.uuid, mig.gi, mig.ci)
+
+    @nvml_call()
+    def nvmlComputeInstanceGetInfo(self, computeInstance: object) -> ComputeInstanceInfo:
+        gpu, mig = self._instance(computeInstance)
+        return ComputeInstanceInfo(
+            device=gpu.handle,
+            gpuInstance=GpuInstanceHandle(gpu.uuid, mig.gi),
+            id=mig.ci,
+            profileId=compute_profile_index(mig.profile),
+            placement=pynvml.c_nvmlComputeInstancePlacement_t(start=0, size=mig.profile.slices),
+        )
+
+    nvmlComputeInstanceGetInfo_v2 = nvmlComputeInstanceGetInfo
+
+    @nvml_call()
+    def nvmlGpuInstanceGetComputeInstanceProfileInfo(
+        self, device: object, profile: int, engProfile: int, version: int = 2
+    ) -> Any:
+        _, mig = self._instance(device)
+        if not 0 <= profile < pynvml.NVML_COMPUTE_INSTANCE_PROFILE_COUNT or engProfile < 0:
+            raise _err(pynvml.NVML_ERROR_INVALID_ARGUMENT)
+        if version not in (1, 2):
+            raise _err(pynvml.NVML_ERROR_FUNCTION_NOT_FOUND)
+        if (
+            profile >= len(CI_PROFILE_SLICES)
+            or engProfile != 0
+            or CI_PROFILE_SLICES[profile] > mig.profile.slices
+        ):
+            raise _err(pynvml.NVML_ERROR_NOT_SUPPORTED)
+        return compute_profile_info(mig.profile, profile, version)
+
+    @nvml_call()
+    def nvmlDeviceGetAttributes(self, device: object) -> Any:
+        _, mig = self._device(device)
+        if mig is None:
+            raise _err(pynvml.NVML_ERROR_NOT_SUPPORTED)
+        return device_attributes(mig.profile)
+
+    nvmlDeviceGetAttributes_v2 = nvmlDeviceGetAttributes
 
     # -- topology --------------------------------------------------------------------------
     @nvml_call()

@@ -19,6 +19,7 @@ import pynvml
 
 from fake_nvml.api import pynvml_exports
 from fake_nvml.codec import PROTOCOL, ConnectionClosed, decode, encode, recv_frame, send_frame
+from fake_nvml.faults import family
 
 
 class RemoteHandle:
@@ -67,6 +68,7 @@ class NvmlClient:
         self._sockets: list[socket.socket] = []
         self._ids = itertools.count(1)
         self._closed = False
+        self._inits = 0  # successful inits minus shutdowns, to answer as the shim does without a node
         self.functions: list[str] = self._connection_hello()  # fail fast with a clear message
 
     # -- connections -----------------------------------------------------------------------
@@ -95,7 +97,13 @@ class NvmlClient:
         except (OSError, ConnectionClosed) as exc:
             sock.close()
             # Mid-run (the node went away) a plugin sees an NVML error, as if the driver vanished.
-            raise pynvml.NVMLError(pynvml.NVML_ERROR_UNKNOWN) from exc
+            error = pynvml.NVMLError(pynvml.NVML_ERROR_UNKNOWN)
+            error.unreachable = True
+            raise error from exc
+        if "error" in reply:
+            sock.close()
+            why = reply["error"].get("message")
+            raise ConnectionError(f"the node at {self.path} refused this client: {why}")
         sock.settimeout(None)  # event waits block server-side for as long as they ask
         self._local.sock = sock
         self._local.hello = reply.get("ok", {})
@@ -114,18 +122,11 @@ class NvmlClient:
             sock.close()
 
     # -- calls -----------------------------------------------------------------------------
-    def call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
-        """Send one pynvml call; raise pynvml's exception class for an NVML error code."""
+    def request(self, op: str, **fields: Any) -> Any:
+        """Send one message of the protocol and return its ``ok`` (NVML errors raise pynvml's class)."""
         sock = self._socket()
-        request = {
-            "op": "call",
-            "id": next(self._ids),
-            "fn": fn,
-            "args": [encode(a) for a in args],
-            "kwargs": {k: encode(v) for k, v in kwargs.items()},
-        }
         try:
-            send_frame(sock, request)
+            send_frame(sock, {"op": op, "id": next(self._ids), **fields})
             reply = recv_frame(sock)
         except (OSError, ConnectionClosed):
             self._local.sock = None
@@ -135,8 +136,45 @@ class NvmlClient:
             sock.close()
             raise pynvml.NVMLError(pynvml.NVML_ERROR_UNKNOWN) from None
         if "error" in reply:
-            raise pynvml.NVMLError(int(reply["error"]["code"]))
+            error = pynvml.NVMLError(int(reply["error"]["code"]))
+            error.detail = str(reply["error"].get("message", ""))  # what the node said was wrong
+            raise error
         return decode(reply.get("ok"), RemoteHandle, RemoteEventSet)
+
+    def call(self, fn: str, *args: Any, **kwargs: Any) -> Any:
+        """Call one pynvml function on the node; raise pynvml's exception class for an NVML error.
+
+        With no node to answer, this behaves as the shim (and libnvidia-ml.so.1 without a loaded
+        driver) does: init answers DRIVER_NOT_LOADED, other calls UNINITIALIZED, or UNKNOWN
+        after a successful init; shutdown only counts down.
+        """
+        encoded_args = [encode(a) for a in args]
+        encoded_kwargs = {k: encode(v) for k, v in kwargs.items()}
+        base = family(fn)
+        try:
+            result = self.request("call", fn=fn, args=encoded_args, kwargs=encoded_kwargs)
+        except pynvml.NVMLError as exc:
+            if not getattr(exc, "unreachable", False):
+                raise
+            if base == "nvmlInit":
+                raise pynvml.NVMLError(pynvml.NVML_ERROR_DRIVER_NOT_LOADED) from None
+            if self._inits == 0:
+                raise pynvml.NVMLError(pynvml.NVML_ERROR_UNINITIALIZED) from None
+            if base != "nvmlShutdown":
+                raise
+            result = None
+        with self._lock:
+            self._inits += {"nvmlInit": 1, "nvmlShutdown": -1}.get(base, 0)
+        return result
+
+    def inject(self, fault: str, **args: Any) -> Any:
+        """Make a fault of the catalogue (fake_nvml/injections.py) on the served node."""
+        return self.request("inject", fault=fault, args=args)
+
+    def status(self) -> dict[str, Any]:
+        """The served node's GPUs (as ``FakeNVML.gpus`` fields) and its active call faults."""
+        result: dict[str, Any] = self.request("status")
+        return result
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("nvml") and inspect.isfunction(getattr(pynvml, name, None)):

@@ -17,6 +17,7 @@ from typing import Any
 import pynvml
 
 from fake_nvml.events import EventData
+from fake_nvml.instances import RECORDS, ComputeInstanceHandle, GpuInstanceHandle, Record
 
 PROTOCOL = 2
 MAX_FRAME = 16 * 1024 * 1024
@@ -72,6 +73,17 @@ def encode(value: Any) -> Any:
                 for name in ("device", "eventType", "eventData", "gpuInstanceId", "computeInstanceId")
             }
         }
+    if isinstance(value, GpuInstanceHandle):
+        return {"$gpu_instance": {"device": value.device, "id": value.id}}
+    if isinstance(value, ComputeInstanceHandle):
+        return {
+            "$compute_instance": {"device": value.device, "gpuInstance": value.gpuInstance, "id": value.id}
+        }
+    if isinstance(value, Record):
+        return {
+            "$struct": value.struct,
+            "fields": {name: encode(getattr(value, name)) for name in value.fields},
+        }
     if isinstance(value, ctypes.Structure):
         return {
             "$struct": type(value).__name__,
@@ -107,6 +119,15 @@ def decode(value: Any, handle: Callable[[str], Any], event_set: Callable[[int], 
     if "$event" in value:
         fields = {k: decode(v, handle, event_set) for k, v in value["$event"].items()}
         return EventData(**fields)
+    if "$gpu_instance" in value:
+        gi = value["$gpu_instance"]
+        return GpuInstanceHandle(str(gi["device"]), int(gi["id"]))
+    if "$compute_instance" in value:
+        ci = value["$compute_instance"]
+        return ComputeInstanceHandle(str(ci["device"]), int(ci["gpuInstance"]), int(ci["id"]))
+    if "$struct" in value and str(value["$struct"]) in RECORDS:
+        fields = {k: decode(v, handle, event_set) for k, v in value["fields"].items()}
+        return RECORDS[str(value["$struct"])](**fields)
     if "$struct" in value:
         cls = getattr(pynvml, str(value["$struct"]), None)
         if not (isinstance(cls, type) and issubclass(cls, ctypes.Structure)):

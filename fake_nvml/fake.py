@@ -18,6 +18,7 @@ import pynvml
 from fake_nvml.api import NvmlSurface, Simulation, surface_functions
 from fake_nvml.events import NOT_ATTRIBUTABLE, EventData, EventHub
 from fake_nvml.faults import INIT_FAILURES, Faults, error_code
+from fake_nvml.injections import METHODS
 from fake_nvml.node import Gpu, NodeGpu, NodeModel
 from fake_nvml.profile import MAX_GPUS, NodeProfile, load
 from simkit import Clock, ObservationLog, TimerHandle
@@ -26,21 +27,7 @@ if TYPE_CHECKING:
     from fake_nvml.client import NvmlClient
     from fake_nvml.server import NodeServer
 
-INJECTIONS = (
-    "inject_xid",
-    "inject_ecc",
-    "lose_gpu",
-    "recover_gpu",
-    "fail_init",
-    "fail_calls",
-    "add_latency",
-    "hide_gpu",
-    "unhide_gpu",
-    "unsupported_events",
-    "enable_mig",
-    "disable_mig",
-    "clear_faults",
-)
+INJECTIONS = METHODS  # the fault catalogue's methods (fake_nvml/injections.py)
 
 
 class FakeNVML(NvmlSurface):
@@ -282,7 +269,7 @@ class FakeNVML(NvmlSurface):
         """Serve this node on a unix socket (protocol: docs/nvml-protocol.md); ``close()`` stops it."""
         from fake_nvml.server import NodeServer
 
-        server = NodeServer(self._sim, str(path))
+        server = NodeServer(self, str(path))
         with self._control:
             self._servers.append(server)
         self._note("serving", path=str(path))

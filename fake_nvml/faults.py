@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import pynvml
 
@@ -74,6 +75,12 @@ class Faults:
                 self._latency.pop(function, None)
             else:
                 self._latency[function] = seconds
+
+    def snapshot(self) -> dict[str, Any]:
+        """What is injected now (``python -m fake_nvml ctl status`` prints it)."""
+        with self._lock:
+            failing = {fn: {"error": f.code, "remaining": f.remaining} for fn, f in self._failures.items()}
+            return {"failing": failing, "latency": dict(self._latency), "init_failure": self.init_failure}
 
     def before(self, function: str, clock: Clock) -> None:
         """Apply latency (clock time, so ``advance`` cuts it short), then a pending failure."""

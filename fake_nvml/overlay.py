@@ -13,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NoReturn
 
 from fake_nvml.events import NOT_ATTRIBUTABLE, EventData
+from fake_nvml.injections import FAULTS
 from simkit import Clock, ObservationLog
 
 _PUMP_WAIT_MS = 500  # how long each real wait blocks; bounds how long a freed set's pump lingers
@@ -188,33 +190,21 @@ class OverlayNVML:
 
     def _needs_simulation(self, what: str) -> SimulationRequired:
         return SimulationRequired(
-            f"{what} needs a simulated node (--nvml sim:<spec>): on real NVML only XID and ECC events "
-            "can be injected (inject_xid, inject_ecc)"
+            f"{what} needs a simulated node (--nvml sim:<spec>): on real NVML only "
+            f"{', '.join(f.name for f in FAULTS if f.real)} can be injected"
         )
 
-    def lose_gpu(self, *_: Any, **__: Any) -> None:
-        raise self._needs_simulation("lose_gpu")
 
-    def recover_gpu(self, *_: Any, **__: Any) -> None:
-        raise self._needs_simulation("recover_gpu")
+def _refusal(method: str) -> Callable[..., NoReturn]:
+    def refuse(self: OverlayNVML, *_: Any, **__: Any) -> NoReturn:
+        raise self._needs_simulation(method)
 
-    def hide_gpu(self, *_: Any, **__: Any) -> None:
-        raise self._needs_simulation("hide_gpu")
+    refuse.__name__ = method
+    refuse.__doc__ = f"Refused: {method} needs a simulated node (the fault catalogue marks it so)."
+    return refuse
 
-    def unhide_gpu(self, *_: Any, **__: Any) -> None:
-        raise self._needs_simulation("unhide_gpu")
 
-    def fail_init(self, *_: Any, **__: Any) -> None:
-        raise self._needs_simulation("fail_init")
-
-    def fail_calls(self, *_: Any, **__: Any) -> None:
-        raise self._needs_simulation("fail_calls")
-
-    def add_latency(self, *_: Any, **__: Any) -> None:
-        raise self._needs_simulation("add_latency")
-
-    def unsupported_events(self, *_: Any, **__: Any) -> None:
-        raise self._needs_simulation("unsupported_events")
-
-    def enable_mig(self, *_: Any, **__: Any) -> None:
-        raise self._needs_simulation("enable_mig")
+# Every fault the catalogue marks as beyond real NVML is refused with the reason, never AttributeError.
+for _fault in FAULTS:
+    if not _fault.real:
+        setattr(OverlayNVML, _fault.method, _refusal(_fault.method))

@@ -3,7 +3,8 @@
 One thread per connection, requests on a connection answered in order: a blocking
 ``nvmlEventSetWait`` blocks only its own connection (clients open one per thread). The
 accept loop waits on the listener and a wake-up pipe, so ``close()`` returns at once; waits
-in progress are woken and answered with NVML_ERROR_UNKNOWN, then every thread ends.
+in progress are woken and answered with NVML_ERROR_UNKNOWN, then every thread ends. What each
+message means is :mod:`fake_nvml.ops`'s business.
 """
 
 from __future__ import annotations
@@ -14,33 +15,24 @@ import select
 import socket
 import stat
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
-import pynvml
+from fake_nvml.codec import ConnectionClosed, recv_frame, send_frame
+from fake_nvml.ops import Connection, NodeOps
 
-from fake_nvml.api import NvmlSurface, Simulation, surface_functions
-from fake_nvml.codec import PROTOCOL, ConnectionClosed, decode, encode, recv_frame, send_frame
-from fake_nvml.events import EventSet
-from fake_nvml.node import DeviceHandle
-from fake_nvml.symbols import is_call_name
-
-
-def _error_name(code: int) -> str:
-    for name in dir(pynvml):
-        if name.startswith("NVML_ERROR_") and getattr(pynvml, name) == code:
-            return name.removeprefix("NVML_ERROR_")
-    return "UNKNOWN"
+if TYPE_CHECKING:
+    from fake_nvml.fake import FakeNVML
 
 
 class NodeServer:
     """Listens on ``path`` until :meth:`close`; sessions keep their own init refcount."""
 
-    def __init__(self, sim: Simulation, path: str) -> None:
+    def __init__(self, node: FakeNVML, path: str) -> None:
         self.path = path
-        self._sim = sim
+        self._sim = node._sim
         self._closed = threading.Event()
+        self._ops = NodeOps(node, self._closed.is_set)
         self._lock = threading.Lock()
-        self._sessions: dict[str, NvmlSurface] = {}
         self._connections: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
         if len(os.fsencode(path)) >= 107:
@@ -115,86 +107,13 @@ class NodeServer:
             thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
-        surface: NvmlSurface | None = None
+        state = Connection()
         try:
-            while not self._closed.is_set():
-                message = recv_frame(conn)
-                op = message.get("op")
-                if op == "hello" and message.get("protocol") != PROTOCOL:
-                    send_frame(
-                        conn,
-                        self._error(
-                            message.get("id"),
-                            pynvml.NVML_ERROR_INVALID_ARGUMENT,
-                            f"this node speaks protocol {PROTOCOL}, the client {message.get('protocol')!r}",
-                        ),
-                    )
-                    return
-                if op == "hello":
-                    surface = self._session(str(message.get("session", "")))
-                    send_frame(
-                        conn,
-                        {
-                            "id": message.get("id"),
-                            "ok": {
-                                "protocol": PROTOCOL,
-                                "functions": surface_functions(),
-                                "gpus": len(self._sim.model.gpus),
-                            },
-                        },
-                    )
-                elif op == "call" and surface is not None:
-                    send_frame(conn, self._call(surface, message))
-                else:
-                    send_frame(
-                        conn,
-                        {
-                            "id": message.get("id"),
-                            "error": {
-                                "code": pynvml.NVML_ERROR_INVALID_ARGUMENT,
-                                "name": "INVALID_ARGUMENT",
-                                "message": "send hello first" if op == "call" else f"unknown op {op!r}",
-                            },
-                        },
-                    )
+            while not self._closed.is_set() and not state.closing:
+                send_frame(conn, self._ops.answer(state, recv_frame(conn)))
         except (ConnectionClosed, OSError, ValueError):
             pass
         finally:
             with self._lock:
                 self._connections.discard(conn)
             conn.close()
-
-    def _session(self, session: str) -> NvmlSurface:
-        with self._lock:
-            surface = self._sessions.get(session)
-            if surface is None:
-                surface = NvmlSurface(self._sim)
-                surface._cancelled = self._closed.is_set
-                self._sessions[session] = surface
-            return surface
-
-    # -- calls -------------------------------------------------------------------------------
-    def _call(self, surface: NvmlSurface, message: dict[str, Any]) -> dict[str, Any]:
-        request_id = message.get("id")
-        fn = str(message.get("fn", ""))
-        if not is_call_name(fn):
-            return self._error(request_id, pynvml.NVML_ERROR_FUNCTION_NOT_FOUND, f"no NVML function {fn!r}")
-        try:
-            args = decode(message.get("args", []), self._handle, self._event_set)
-            kwargs = decode(message.get("kwargs", {}), self._handle, self._event_set)
-            result = getattr(surface, fn)(*args, **kwargs)
-            return {"id": request_id, "ok": encode(result)}
-        except pynvml.NVMLError as exc:
-            return self._error(request_id, exc.value, str(exc))
-        except (TypeError, ValueError) as exc:
-            return self._error(request_id, pynvml.NVML_ERROR_INVALID_ARGUMENT, f"{fn}: {exc}")
-
-    @staticmethod
-    def _error(request_id: Any, code: int, message: str) -> dict[str, Any]:
-        return {"id": request_id, "error": {"code": code, "name": _error_name(code), "message": message}}
-
-    def _handle(self, uuid: str) -> DeviceHandle:
-        return self._sim.model.handle_for(uuid) or DeviceHandle(uuid)
-
-    def _event_set(self, set_id: int) -> EventSet:
-        return self._sim.events.get(set_id) or EventSet(-set_id)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from fake_nvml.shim import generate
 from fake_nvml.shim.build import LIBRARY, ShimUnavailable, library_path
 from fake_nvml.shim.generate import SOCKET_ENV, TRACE_ENV
 
@@ -26,4 +27,4 @@ def environment(socket: str, base: Mapping[str, str] | None = None) -> dict[str,
     return {"LD_LIBRARY_PATH": search, SOCKET_ENV: socket}
 
 
-__all__ = ["LIBRARY", "SOCKET_ENV", "TRACE_ENV", "ShimUnavailable", "environment", "library_path"]
+__all__ = ["LIBRARY", "SOCKET_ENV", "TRACE_ENV", "ShimUnavailable", "environment", "generate", "library_path"]

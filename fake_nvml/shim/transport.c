@@ -26,6 +26,7 @@
 
 struct conn {
     int fd;
+    char path[108]; /* the node it reaches: a changed SHIM_SOCKET_ENV means another node */
     struct conn *next;
 };
 
@@ -140,10 +141,9 @@ static void make_session(void)
     snprintf(session, sizeof session, "shim-%d-%016llx", (int)getpid(), noise);
 }
 
-/* A connection that said hello, or NULL (errno-style reason noted once). */
-static struct conn *dial(void)
+/* A connection to the node at path that said hello, or NULL (the reason noted once). */
+static struct conn *dial(const char *path)
 {
-    const char *path = getenv(SHIM_SOCKET_ENV);
     if (!path || !*path) {
         shim_note_once("%s is not set, so no simulated node serves NVML here; start one with "
                        "'python -m fake_nvml serve SPEC --socket PATH' and export what it prints",
@@ -191,6 +191,7 @@ static struct conn *dial(void)
         return NULL;
     }
     c->fd = fd;
+    strcpy(c->path, path);
     c->next = NULL;
     return c;
 }
@@ -205,8 +206,17 @@ static void drop_all_locked(void)
     }
 }
 
+/* An idle connection is usable when it still leads to the wanted node and nothing is waiting on it
+ * (the node never speaks unasked, so readable means closed). */
+static int usable(const struct conn *c, const char *path)
+{
+    struct pollfd p = {c->fd, POLLIN, 0};
+    return path && !strcmp(c->path, path) && poll(&p, 1, 0) == 0;
+}
+
 static struct conn *borrow(unsigned long long *id)
 {
+    const char *path = getenv(SHIM_SOCKET_ENV);
     pthread_mutex_lock(&lock);
     if (owner != getpid()) { /* first use, or a forked child: the parent's connections are not ours */
         drop_all_locked(); /* (closing our copies leaves the parent's open) */
@@ -214,11 +224,16 @@ static struct conn *borrow(unsigned long long *id)
         make_session();
     }
     *id = next_id++;
-    struct conn *c = idle;
-    if (c)
+    struct conn *c;
+    while ((c = idle) != NULL) {
         idle = c->next;
+        if (usable(c, path))
+            break;
+        close(c->fd); /* the node went away, or the process now names another node */
+        free(c);
+    }
     pthread_mutex_unlock(&lock);
-    return c ? c : dial();
+    return c ? c : dial(path);
 }
 
 static void give_back(struct conn *c)
