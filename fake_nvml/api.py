@@ -556,6 +556,8 @@ class NvmlSurface:
         if gpu.events_unsupported or int(eventTypes) & ~supported:
             raise _err(pynvml.NVML_ERROR_NOT_SUPPORTED)
         self._sim.events.register(event_set, gpu.uuid, int(eventTypes))
+        if self._sim.log is not None:  # a scenario can wait for a plugin's health check to be armed
+            self._sim.log.append("node", "events_registered", gpu=gpu.index, uuid=gpu.uuid, mask=int(eventTypes))
 
     @nvml_call()
     def nvmlEventSetWait(self, eventSet: object, timeoutms: int) -> EventData:

@@ -2,9 +2,11 @@
 
 For third-party plugins that hard-code ``/var/lib/kubelet/device-plugins``: ``unshare -m``
 gives the process its own mount table, where :mod:`harness.launchers.nsinit` bind-mounts the
-scenario's socket dir onto that path, then runs the command. The host's
-``/var/lib/kubelet`` is never touched. Needs root and ``unshare``; otherwise scenarios that ask
-for it are skipped with the reason.
+scenario's socket dir onto that path, then runs the command. On a simulated node the process
+also sees the node's GPUs as a GPU host shows them: the NVML shim as the system's
+``libnvidia-ml.so.1``, faked device nodes and driver files (:mod:`harness.launchers.gpuworld`).
+The host's ``/var/lib/kubelet``, ``/dev`` and libraries are never touched. Needs root and
+``unshare``; otherwise scenarios that ask for it are skipped with the reason.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import shutil
 import subprocess
 import sys
 
+from fake_nvml import shim
+from harness.launchers import gpuworld
 from harness.launchers.base import LaunchSpec, Unavailable
 from harness.launchers.subprocess import SubprocessLauncher
 from simkit import ObservationLog
@@ -71,6 +75,19 @@ class NamespaceLauncher(SubprocessLauncher):
             "harness.launchers.nsinit",
             self.spec.socket_dir,
             scratch,
+            *self.world_options(scratch),
             "--",
             *inner,
         ]
+
+    def world_options(self, scratch: str) -> list[str]:
+        """nsinit's options for the simulated node's world (none on real NVML: the host's is real)."""
+        gpus = getattr(self.spec.nvml, "gpus", None)
+        if not self.spec.nvml_endpoint.startswith("connect:") or gpus is None:
+            return []
+        world = gpuworld.build(os.path.join(scratch, "world"), gpus)
+        options = ["--dev", world.dev, "--proc-driver", world.proc_driver, "--sys-pci", world.sys_pci]
+        try:
+            return [*options, "--nvml", shim.library_path()]
+        except shim.ShimUnavailable:
+            return options  # the subprocess launcher already said why there is no shim

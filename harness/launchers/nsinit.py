@@ -1,23 +1,34 @@
-"""Runs inside ``unshare -m``: put the socket dir at /var/lib/kubelet/device-plugins, then exec.
+"""Runs inside ``unshare -m``: build the plugin's world from the host's, then exec the command.
 
-Usage: ``python -m harness.launchers.nsinit SOCKET_DIR SCRATCH -- COMMAND...``. Everything here
-happens in the private mount namespace, so the host's mount table and /var/lib are untouched.
-When /var/lib/kubelet does not exist, /var/lib is covered by a tmpfs in which every original
-entry is linked back (through a bind mount of the original at SCRATCH), so only the new
-``kubelet`` entry differs.
+Usage: ``python -m harness.launchers.nsinit SOCKET_DIR SCRATCH [--dev DIR] [--proc-driver DIR]
+[--sys-pci DIR] [--nvml LIBRARY] -- COMMAND...``. Everything happens in the private mount
+namespace, so the host's mount table, /var/lib, /dev and /usr/lib are untouched:
+
+- the socket dir goes to /var/lib/kubelet/device-plugins (when /var/lib/kubelet does not exist,
+  /var/lib is covered by a tmpfs in which every original entry is linked back, through a bind
+  mount of the original at SCRATCH, so only the new ``kubelet`` entry differs);
+- ``--dev``: the faked device nodes are laid over /dev (a read-only overlay; the mounts under
+  /dev, such as /dev/pts and /dev/shm, are bound back on top);
+- ``--proc-driver`` and ``--sys-pci``: the driver's files and the GPUs' sysfs entries replace
+  /proc/driver and /sys/bus/pci/devices;
+- ``--nvml``: the shim appears as libnvidia-ml.so.1 in the system library folders, where an image
+  or a plugin with a fixed library path looks (bound over a real driver's copy, or overlaid).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import platform
 import subprocess
 import sys
 
 TARGET = "/var/lib/kubelet/device-plugins"
+LIBRARY_DIRS = (f"/usr/lib/{platform.machine()}-linux-gnu", "/usr/lib64")
 
 
 def _mount(*args: str) -> None:
-    subprocess.run(["mount", *args], check=True)
+    subprocess.run(["mount", *args], check=True, capture_output=True)
 
 
 def prepare(socket_dir: str, scratch: str) -> None:
@@ -25,24 +36,79 @@ def prepare(socket_dir: str, scratch: str) -> None:
         if os.path.isdir("/var/lib/kubelet"):
             _mount("-t", "tmpfs", "tmpfs", "/var/lib/kubelet")
         else:
-            os.makedirs(scratch, exist_ok=True)
-            _mount("--bind", "/var/lib", scratch)
+            original = os.path.join(scratch, "var-lib")
+            os.makedirs(original, exist_ok=True)
+            _mount("--bind", "/var/lib", original)
             _mount("-t", "tmpfs", "tmpfs", "/var/lib")
-            for name in os.listdir(scratch):
-                os.symlink(os.path.join(scratch, name), os.path.join("/var/lib", name))
+            for name in os.listdir(original):
+                os.symlink(os.path.join(original, name), os.path.join("/var/lib", name))
         os.makedirs(TARGET, exist_ok=True)
     _mount("--bind", socket_dir, TARGET)
 
 
+def _submounts(top: str) -> list[str]:
+    """Mount points directly below ``top`` (from /proc/self/mountinfo), outermost first."""
+    found: list[str] = []
+    with open("/proc/self/mountinfo", encoding="utf-8") as f:
+        for line in f:
+            point = line.split()[4]
+            if os.path.dirname(point) == top and point not in found:
+                found.append(point)
+    return found
+
+
+def fake_dev(dev: str, scratch: str) -> None:
+    original = os.path.join(scratch, "dev")
+    os.makedirs(original, exist_ok=True)
+    below = _submounts("/dev")
+    _mount("--rbind", "/dev", original)
+    _mount("-t", "overlay", "overlay", "-o", f"lowerdir={dev}:/dev", "/dev")
+    for point in below:
+        inside = os.path.join(original, os.path.relpath(point, "/dev"))
+        if os.path.isdir(point) and os.path.isdir(inside):
+            _mount("--rbind", inside, point)
+
+
+def place_library(library: str) -> None:
+    for folder in LIBRARY_DIRS:
+        if not os.path.isdir(folder):
+            continue
+        existing = os.path.join(folder, "libnvidia-ml.so.1")
+        if os.path.exists(existing):  # a real driver's library: the shim shadows it here
+            _mount("--bind", library, os.path.realpath(existing))
+        else:
+            _mount("-t", "overlay", "overlay", "-o", f"lowerdir={os.path.dirname(library)}:{folder}", folder)
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) < 4 or argv[2] != "--":
-        print("usage: python -m harness.launchers.nsinit SOCKET_DIR SCRATCH -- COMMAND...", file=sys.stderr)
-        return 2
-    socket_dir, scratch, command = argv[0], argv[1], argv[3:]
+    parser = argparse.ArgumentParser(prog="python -m harness.launchers.nsinit")
+    parser.add_argument("socket_dir")
+    parser.add_argument("scratch")
+    parser.add_argument("--dev")
+    parser.add_argument("--proc-driver")
+    parser.add_argument("--sys-pci")
+    parser.add_argument("--nvml")
+    if "--" not in argv:
+        parser.error("no command: give it after --")
+    split = argv.index("--")
+    args, command = parser.parse_args(argv[:split]), argv[split + 1 :]
+    if not command:
+        parser.error("no command after --")
     try:
-        prepare(socket_dir, scratch)
+        prepare(args.socket_dir, args.scratch)
+        if args.dev:
+            fake_dev(args.dev, args.scratch)
+        if args.proc_driver and os.path.isdir("/proc/driver"):
+            _mount("--bind", args.proc_driver, "/proc/driver")
+        if args.sys_pci and os.path.isdir("/sys/bus/pci/devices"):
+            _mount("--bind", args.sys_pci, "/sys/bus/pci/devices")
+        if args.nvml:
+            place_library(args.nvml)
     except (OSError, subprocess.CalledProcessError) as exc:
-        print(f"harness: cannot prepare the mount namespace: {exc}", file=sys.stderr)
+        detail = getattr(exc, "stderr", b"") or b""
+        print(
+            f"harness: cannot prepare the mount namespace: {exc} {detail.decode().strip()}", file=sys.stderr
+        )
         return 125
     os.execvp(command[0], command)
     return 127  # pragma: no cover - execvp does not return

@@ -1,0 +1,112 @@
+"""The files a GPU plugin reads beside NVML, faked for a simulated node (the namespace launcher's world).
+
+A plugin passes device nodes to containers (``/dev/nvidia<minor>``, the control nodes, and for a
+MIG device the capability nodes ``/dev/nvidia-caps/nvidia-cap<N>``), finds the capability minors in
+the driver's ``/proc/driver`` files, and NVIDIA's reads a GPU's NUMA node from sysfs. This module
+writes those trees for the node's GPUs into a scratch folder laid out as the real root is (so it
+also serves as a plugin's ``--dev-root``/``--driver-root``); :mod:`harness.launchers.nsinit`
+mounts them over the real paths inside the plugin's private mount namespace. The nodes are
+empty files: the harness's kubelet only passes their paths along.
+
+Capability minors are numbered as the driver numbers them in ``nvidia-caps/mig-minors``: config 1,
+monitor 2, then for GPU minor G and GPU instance I, ``gpuG/giI/access`` at 3 + 135·G + 9·I and its
+compute instance C at that + 1 + C (15 GPU instances of 8 compute instances per GPU).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+CONTROL_NODES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset")
+
+
+class MigView(Protocol):
+    gi: int
+    ci: int
+
+
+class GpuView(Protocol):
+    """What the world needs of a GPU (``fake_nvml.GpuInfo`` has it)."""
+
+    minor: int
+    pci_bus_id: str
+    numa_node: int | None
+
+    @property
+    def mig_devices(self) -> Sequence[MigView]: ...
+
+
+def gi_minor(gpu_minor: int, gi: int) -> int:
+    return 3 + 135 * gpu_minor + 9 * gi
+
+
+def ci_minor(gpu_minor: int, gi: int, ci: int) -> int:
+    return gi_minor(gpu_minor, gi) + 1 + ci
+
+
+@dataclass(frozen=True)
+class World:
+    """The trees written for one start of the plugin, under ``root`` at their real paths."""
+
+    root: str
+    dev: str
+    proc_driver: str
+    sys_pci: str
+
+
+def _write(path: str, text: str = "") -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _access(minor: int) -> str:
+    return f"DeviceFileMinor: {minor}\nDeviceFileMode: 292\nDeviceFileModify: 1\n"
+
+
+def _sysfs_bus_id(bus_id: str) -> str:
+    """``00000000:3B:00.0`` → ``0000:3b:00.0`` (sysfs names a PCI function this way)."""
+    domain, _, rest = bus_id.partition(":")
+    return f"{domain[-4:]}:{rest}".lower()
+
+
+def build(root: str, gpus: Sequence[GpuView]) -> World:
+    """Write the world of ``gpus`` under ``root`` (replacing an earlier one: the layout may have changed)."""
+    shutil.rmtree(root, ignore_errors=True)
+    world = World(
+        root,
+        os.path.join(root, "dev"),
+        os.path.join(root, "proc", "driver"),
+        os.path.join(root, "sys", "bus", "pci", "devices"),
+    )
+    for path in (world.dev, world.proc_driver, world.sys_pci):
+        os.makedirs(path, exist_ok=True)
+    for name in CONTROL_NODES:
+        _write(os.path.join(world.dev, name))
+    caps = os.path.join(world.proc_driver, "nvidia", "capabilities")
+    minors = ["config 1", "monitor 2"]
+    _write(os.path.join(caps, "mig", "config"), _access(1))
+    _write(os.path.join(caps, "mig", "monitor"), _access(2))
+    cap_nodes = [1, 2]
+    for gpu in gpus:
+        _write(os.path.join(world.dev, f"nvidia{gpu.minor}"))
+        numa = -1 if gpu.numa_node is None else gpu.numa_node
+        _write(os.path.join(world.sys_pci, _sysfs_bus_id(gpu.pci_bus_id), "numa_node"), f"{numa}\n")
+        for mig in gpu.mig_devices:
+            gi, ci = gi_minor(gpu.minor, mig.gi), ci_minor(gpu.minor, mig.gi, mig.ci)
+            base = os.path.join(caps, f"gpu{gpu.minor}", "mig", f"gi{mig.gi}")
+            _write(os.path.join(base, "access"), _access(gi))
+            _write(os.path.join(base, f"ci{mig.ci}", "access"), _access(ci))
+            minors += [
+                f"gpu{gpu.minor}/gi{mig.gi}/access {gi}",
+                f"gpu{gpu.minor}/gi{mig.gi}/ci{mig.ci}/access {ci}",
+            ]
+            cap_nodes += [gi, ci]
+    _write(os.path.join(world.proc_driver, "nvidia-caps", "mig-minors"), "\n".join(minors) + "\n")
+    for minor in sorted(set(cap_nodes)):
+        _write(os.path.join(world.dev, "nvidia-caps", f"nvidia-cap{minor}"))
+    return world
