@@ -141,7 +141,7 @@ class Product:
             key=key or (base.key if base else data["name"]),
             name=fields["name"],
             memory_mib=int(fields["memory_mib"]),
-            cuda_cc=tuple(fields["cuda_cc"]),  # type: ignore[arg-type]
+            cuda_cc=tuple(fields["cuda_cc"]),
             pci_device_id=int(fields.get("pci_device_id", 0)),
             pci_subsystem_id=int(fields.get("pci_subsystem_id", 0x16C110DE)),
             architecture=int(fields.get("architecture", pynvml.NVML_DEVICE_ARCH_UNKNOWN)),

@@ -83,9 +83,9 @@ class NvmlClient:
         return list(self._local.hello.get("functions", []))
 
     def _socket(self) -> socket.socket:
-        sock = getattr(self._local, "sock", None)
-        if sock is not None:
-            return sock
+        current: socket.socket | None = getattr(self._local, "sock", None)
+        if current is not None:
+            return current
         if self._closed:
             raise pynvml.NVMLError(pynvml.NVML_ERROR_UNINITIALIZED)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

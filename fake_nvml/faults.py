@@ -33,7 +33,8 @@ def family(function: str) -> str:
 def error_code(error: int | str | type[BaseException]) -> int:
     """An NVML error code from a code, a name (``"GPU_IS_LOST"``) or an exception class."""
     if isinstance(error, type) and issubclass(error, pynvml.NVMLError):
-        return int(error.__new__(error).value)  # the generated subclasses know their code
+        instance: Any = error.__new__(error)  # the generated subclasses know their code
+        return int(instance.value)
     if isinstance(error, str):
         name = error.upper().removeprefix("NVML_ERROR_")
         code = getattr(pynvml, f"NVML_ERROR_{name}", None)

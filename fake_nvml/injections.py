@@ -116,12 +116,12 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "xid",
         "inject_xid",
-        "an XID critical error event on 'gpu' (optionally scoped to a MIG 'gi'/'ci')",
+        "an XID critical error on 'gpu' (optionally scoped to a MIG 'gi'/'ci')",
         (
             Param("xid", "int", "the XID (e.g. 79: fallen off the bus, 48: double-bit ECC, 13: app error)"),
-            _gpu("gpu"),
-            Param("gi", "int", "GPU instance id the XID is attributed to", None),
-            Param("ci", "int", "compute instance id the XID is attributed to", None),
+            _gpu("gpu", "which GPU it happens on"),
+            Param("gi", "int", "GPU instance id of an XID (overrides the one from gpuN/migM)", None),
+            Param("ci", "int", "compute instance id of an XID (overrides the one from gpuN/migM)", None),
         ),
         "XID {xid} on {gpu}",
         real=True,
@@ -130,7 +130,10 @@ FAULTS: tuple[Fault, ...] = (
         "ecc",
         "inject_ecc",
         "an ECC error event (single- or double-bit) on 'gpu'",
-        (Param("ecc", "choice", "single or double", choices=("single", "double")), _gpu("gpu")),
+        (
+            Param("ecc", "choice", "single or double", choices=("single", "double")),
+            _gpu("gpu", "which GPU it happens on"),
+        ),
         "{ecc}-bit ECC error on {gpu}",
         real=True,
         to_method=lambda a: {"gpu": a["gpu"], "double_bit": a["ecc"] == "double"},
@@ -138,7 +141,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "gpu_lost",
         "lose_gpu",
-        "the GPU falls off the bus: its calls and event waits answer GPU_IS_LOST",
+        "the GPU falls off the bus (its calls and event waits answer GPU_IS_LOST)",
         (_gpu("gpu_lost"),),
         "{gpu_lost} falls off the bus",
         verb="lose",
@@ -171,7 +174,7 @@ FAULTS: tuple[Fault, ...] = (
     Fault(
         "events_unsupported",
         "unsupported_events",
-        "nvmlDeviceRegisterEvents answers NOT_SUPPORTED for the GPU",
+        "nvmlDeviceRegisterEvents answers NOT_SUPPORTED for the GPU (supported types read 0)",
         (_gpu("events_unsupported"),),
         "{events_unsupported} supports no events",
         to_method=lambda a: {"gpu": a["events_unsupported"]},
@@ -184,7 +187,7 @@ FAULTS: tuple[Fault, ...] = (
         (
             Param("nvml_error", "function", "the NVML function"),
             Param("error", "error", "NVML error: a name (GPU_IS_LOST, UNKNOWN, ...) or a code", "UNKNOWN"),
-            Param("count", "int", "how many calls fail; 0: every call from now on", 1),
+            Param("count", "int", "how many calls fail (nvml_error); 0: every call from now on", 1),
         ),
         "{nvml_error} fails with {error} ({count} calls; 0: every call)",
         verb="fail",

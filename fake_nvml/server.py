@@ -92,7 +92,7 @@ class NodeServer:
     # -- accepting -------------------------------------------------------------------------
     def _accept_loop(self) -> None:
         while not self._closed.is_set():
-            readable, _, _ = select.select([self._listener, self._wake_r], [], [])
+            readable, _, _ = select.select([self._listener.fileno(), self._wake_r], [], [])
             if self._wake_r in readable or self._closed.is_set():
                 return
             try:

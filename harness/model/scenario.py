@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from fake_nvml.injections import simulated_only
 from harness.errors import Loc, ScenarioError, did_you_mean, one_of
 from harness.loader import YNode, paused_gc
 from harness.model.calls import ConditionSet, StepCall
@@ -148,8 +149,7 @@ class Requires:
         default=False,
     )
     simulated: bool = doc(
-        "faults that only the simulated node can make (lost GPUs, NVML call errors, "
-        "init failures, hidden GPUs)",
+        f"faults that only the simulated node can make ({', '.join(simulated_only())})",
         default=False,
     )
     loc: Loc = loc_field()
