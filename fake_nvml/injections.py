@@ -262,3 +262,20 @@ def fault(name: str) -> Fault:
 def simulated_only() -> list[str]:
     """The faults only a simulated node can make (real GPUs cannot be told to misbehave so)."""
     return [f.name for f in FAULTS if not f.real]
+
+
+TABLE_BEGIN = "<!-- BEGIN FAULT CATALOGUE (fake_nvml.injections.markdown) -->"
+TABLE_END = "<!-- END FAULT CATALOGUE -->"
+
+
+def markdown() -> str:
+    """The catalogue as the table in docs/nvml-protocol.md (a test keeps the docs current)."""
+    rows = [
+        TABLE_BEGIN,
+        "| fault (scenario key, `inject` op) | ctl | arguments | real NVML can carry it | what happens |",
+        "|---|---|---|---|---|",
+    ]
+    for f in FAULTS:
+        args = ", ".join(f"`{p.name}`" + ("" if p.required else f" (default {p.default})") for p in f.params)
+        rows.append(f"| `{f.name}` | `{f.command}` | {args} | {'yes' if f.real else 'no'} | {f.summary} |")
+    return "\n".join([*rows, TABLE_END])

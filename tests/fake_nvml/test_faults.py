@@ -123,3 +123,19 @@ def test_each_injected_failure_that_fires_is_a_node_event(node: FakeNVML, log) -
         {"function": "nvmlDeviceGetCount", "error": "GPU is lost", "remaining": 1},
         {"function": "nvmlDeviceGetCount", "error": "GPU is lost", "remaining": 0},
     ]
+
+
+def test_a_call_fault_covers_the_versioned_symbols_a_client_calls(node: FakeNVML, nvml) -> None:
+    # Through the shim, pynvml's nvmlEventSetWait is the C nvmlEventSetWait_v2 and nvmlDeviceGetCount
+    # is nvmlDeviceGetCount_v2: a fault on the function's name must still reach them.
+    event_set = nvml.nvmlEventSetCreate()
+    node.fail_calls("nvmlEventSetWait", "GPU_IS_LOST", count=1)
+    node.fail_calls("nvmlDeviceGetCount", "UNKNOWN", count=1)
+    with pytest.raises(pynvml.NVMLError_GpuIsLost):
+        nvml.nvmlEventSetWait(event_set, 0)
+    with pytest.raises(pynvml.NVMLError_Unknown):
+        nvml.nvmlDeviceGetCount()
+    assert nvml.nvmlDeviceGetCount() == 4
+    node.fail_calls("nvmlEventSetWait_v2", "UNKNOWN", count=1)  # the versioned name alone
+    with pytest.raises(pynvml.NVMLError_Unknown):
+        nvml.nvmlEventSetWait_v2(event_set, 0)

@@ -91,3 +91,13 @@ def test_the_method_signatures_take_what_the_catalogue_passes() -> None:
     for f in FAULTS:
         signature = inspect.signature(getattr(FakeNVML, f.method))
         signature.bind(None, **f.to_method(f.complete(EXAMPLES[f.name])))
+
+
+def test_the_protocol_docs_carry_the_current_catalogue() -> None:
+    from pathlib import Path
+
+    from fake_nvml.injections import TABLE_BEGIN, TABLE_END, markdown
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "nvml-protocol.md").read_text(encoding="utf-8")
+    start, stop = text.index(TABLE_BEGIN), text.index(TABLE_END) + len(TABLE_END)
+    assert text[start:stop] == markdown(), "regenerate the table: fake_nvml.injections.markdown()"
