@@ -83,7 +83,7 @@ def node_socket(spec: LaunchSpec) -> str:
 def shim_library() -> str:
     """The NVML shim's path on this machine, or '' while :mod:`fake_nvml.shim` is not there."""
     try:
-        from fake_nvml import shim  # type: ignore[attr-defined]
+        from fake_nvml import shim
     except ImportError:
         return ""
     path: str = shim.library_path()
