@@ -61,18 +61,9 @@ class NvmlSurface(Functions):
         self._refcount = 0
         self._ref_lock = threading.Lock()
         self._cancelled: Callable[[], bool] | None = None  # set by the socket server: ends waits on close
-        self._routes: dict[str, Any] = {}
-        for group in GROUPS:
-            functions = group(sim, self)
-            self._routes.update({name: getattr(functions, name) for name in marked(group)})
+        self._groups: dict[type[Functions], Functions] = {group: group(sim, self) for group in GROUPS}
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        route = self.__dict__.get("_routes", {}).get(name)
-        if route is not None:
-            self.__dict__[name] = route
-            return route
         # A pynvml function (or C symbol, as the shim's stubs send) we do not model: answer as a
         # GPU without that feature would.
         if is_call_name(name):
@@ -134,6 +125,27 @@ class NvmlSurface(Functions):
     @nvml_call()
     def nvmlSystemGetCudaDriverVersion_v2(self) -> int:
         return self._model.profile.cuda_driver_version
+
+
+class _Routed:
+    """A pynvml function one of the groups defines, as an attribute of the surface's class."""
+
+    __nvml_function__ = True
+
+    def __init__(self, group: type[Functions], name: str) -> None:
+        self.group = group
+        self.name = name
+        self.__doc__ = getattr(group, name).__doc__
+
+    def __get__(self, surface: NvmlSurface | None, owner: type | None = None) -> Any:
+        if surface is None:
+            return getattr(self.group, self.name)
+        return getattr(surface._groups[self.group], self.name)
+
+
+for _group in GROUPS:
+    for _function in marked(_group):
+        setattr(NvmlSurface, _function, _Routed(_group, _function))
 
 
 def surface_functions() -> list[str]:

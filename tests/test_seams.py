@@ -22,7 +22,7 @@ from simkit import ObservationLog
 
 # Functions the plugin calls that the simulated node answers NOT_SUPPORTED, as a GPU without the
 # feature would (the plugin falls back: a MIG profile from the device name). Stale entries fail.
-NOT_MODELLED = {"nvmlDeviceGetAttributes"}
+NOT_MODELLED: set[str] = set()  # nvmlDeviceGetAttributes is modelled now (MIG device attributes)
 
 
 def members(protocol: type) -> list[str]:
