@@ -71,6 +71,8 @@ class Result:
     teardown_s: float = 0.0
     launcher: str = ""
     started_at: float = 0.0  # wall-clock time (epoch seconds) when the case began
+    outline: list[dict[str, Any]] = field(default_factory=list)  # every step: index, key, title, loc
+    source: str = ""  # where the behaviour the case pins comes from (the scenario's source:)
 
     @property
     def node_id(self) -> str:

@@ -41,7 +41,7 @@ class Details:
 
 def details(result: Result) -> Details:
     """What a case shows in allure besides its status and steps."""
-    timeline = render_svg(build_timeline(result.events, result.gpus), result.id)
+    timeline = render_svg(build_timeline(result.events, result.gpus, result.steps), result.id)
     plugin_log = "\n".join(
         str(e["data"].get("line", ""))
         for e in result.events

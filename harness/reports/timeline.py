@@ -1,33 +1,77 @@
-"""The timeline of a scenario, drawn from its events: device health over time, and marks.
+"""The timeline of a scenario case, drawn from its events: the one model every picture is made of.
 
-One model feeds the SVG picture and the text view (``python -m harness show``). Rows are the
-devices the kubelet was told about (named by alias where the node knows them: ``gpu2``,
-``gpu0::1``, ``gpu0/mig1``); each row is a list of (from, to, health) segments in the kubelet's
-view: the plugin's reported health, and Unhealthy for every device of a resource once its
-stream has ended. Marks are injected faults, kubelet and plugin lifecycle, registrations and
-allocations. Virtual-time jumps (``advance``) are cut out and drawn as breaks.
+Rows are the devices the kubelet was told about (named by alias where the node knows them:
+``gpu2``, ``gpu0::1``, ``gpu0/mig1``), each a list of spans of the kubelet's view with the
+reason in words: Healthy or Unhealthy as the plugin reported it (after which fault), *no
+plugin* while the kubelet has no connection to it (its stream ended, or the kubelet itself is
+down or restarting: the kubelet then counts the devices unhealthy, which is not the same as a
+GPU failing), or gone (no longer listed). Marks are injected faults, kubelet and plugin
+lifecycle, registrations and pods; windows are the steps (an expectation's window runs from
+its start to its end); bands are the times the kubelet was down. Virtual-time jumps
+(``advance``) are cut out and drawn as breaks. A failed case has a ``focus``: the window
+around the step that failed.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-BREAK_S = 0.05  # how much display time a virtual-time jump takes
+from harness.reports.timemap import Cut, TimeMap, cuts
+from harness.result import StepResult
+
+HEALTHY, UNHEALTHY, NO_PLUGIN, GONE = "Healthy", "Unhealthy", "no plugin", "gone"
+STATES = (HEALTHY, UNHEALTHY, NO_PLUGIN, GONE)
+LANES = ("steps", "fault", "kubelet", "plugin", "registration", "pods")
 
 
 @dataclass
-class Mark:
-    t: float
-    lane: str  # "fault", "kubelet", "plugin", "register", "allocate", "step"
-    label: str
+class Span:
+    """One stretch of a device's health in the kubelet's view (display times), and why."""
+
+    start: float
+    end: float
+    state: str
+    reason: str
+    since: float = 0.0  # scenario time at the start (what the text says)
+    short: str = ""  # a few words of the reason, for inside the picture
 
 
 @dataclass
 class Row:
     device: str
     label: str
-    segments: list[tuple[float, float, str]] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
+
+
+@dataclass
+class Mark:
+    t: float  # display time
+    lane: str
+    label: str
+    at: float = 0.0  # scenario time
+    detail: str = ""
+
+
+@dataclass
+class Window:
+    """A step: an expectation's window, or the moment of an action."""
+
+    start: float
+    end: float
+    index: int
+    key: str
+    title: str
+    status: str
+    at: float = 0.0
+
+
+@dataclass
+class Band:
+    start: float
+    end: float
+    label: str
 
 
 @dataclass
@@ -35,7 +79,15 @@ class Timeline:
     end: float
     rows: list[Row]
     marks: list[Mark]
-    breaks: list[tuple[float, float]]  # (display time, seconds skipped)
+    breaks: list[tuple[float, Cut]] = field(default_factory=list)  # (display time, what was cut)
+    windows: list[Window] = field(default_factory=list)
+    bands: list[Band] = field(default_factory=list)
+    focus: tuple[float, float] | None = None  # display window around the failure
+    times: TimeMap = field(default_factory=lambda: TimeMap([]))
+
+    def scenario_time(self, display: float) -> float:
+        """The scenario clock time shown at a display time (the cuts put back)."""
+        return self.times.scenario(display)
 
 
 def _aliases(gpus: list[dict[str, Any]]) -> dict[str, str]:
@@ -55,113 +107,211 @@ def label_of(device: str, names: dict[str, str]) -> str:
     return f"{alias}::{replica}" if sep else alias
 
 
-def _mark(event: dict[str, Any], names: dict[str, str]) -> Mark | None:
-    source, kind, data, t = event["source"], event["kind"], event.get("data", {}), event["t"]
+def _fault_label(kind: str, data: dict[str, Any]) -> str:
+    target = f" gpu{data['gpu']}" if isinstance(data.get("gpu"), int) else ""
+    detail = f" {data['xid']}" if kind == "xid" else ""
+    if kind == "fail_calls":
+        return f"{data.get('function', '')} fails"
+    if kind == "latency":
+        return f"{data.get('function', '')} +{data.get('seconds', 0):g}s"
+    return f"{kind.replace('_', ' ')}{detail}{target}"
+
+
+def _mark(event: dict[str, Any], names: dict[str, str], restarting: bool) -> Mark | None:
+    source, kind, data = event["source"], event["kind"], event.get("data", {})
     if source == "node" and kind not in ("serving",):
-        target = f" gpu{data['gpu']}" if "gpu" in data and isinstance(data["gpu"], int) else ""
-        detail = f" {data['xid']}" if kind == "xid" else ""
-        return Mark(t, "fault", f"{kind}{detail}{target}")
-    if source == "kubelet" and kind in (
-        "start",
-        "stop",
-        "crash",
-        "restart",
-        "stream_end",
-        "endpoint_removed",
-    ):
-        return Mark(t, "kubelet", f"kubelet {kind}")
-    if source == "kubelet" and kind == "register":
-        return Mark(
-            t,
-            "register",
-            f"register {data.get('resource', '')}" + ("" if data.get("accepted", True) else " rejected"),
-        )
-    if source == "kubelet" and kind == "allocate":
-        devices = ",".join(label_of(d, names) for d in data.get("devices", []) or [])
-        return Mark(
-            t, "allocate", f"allocate {data.get('pod', '')}/{data.get('container', '')} {devices}".strip()
-        )
+        return Mark(0, "fault", _fault_label(kind, data))
+    if source == "kubelet":
+        if kind == "stop" and data.get("reason") == "restart":
+            return None  # drawn as one "kubelet restart"
+        if kind == "start" and restarting:
+            return None
+        if kind in ("start", "stop", "crash", "restart"):
+            return Mark(0, "kubelet", f"kubelet {kind}")
+        if kind == "stream_end":
+            return Mark(0, "kubelet", "stream ended", detail=str(data.get("reason", "")))
+        if kind == "endpoint_removed":
+            return Mark(0, "kubelet", "endpoint removed")
+        if kind == "violation":
+            return Mark(0, "kubelet", f"violation {data.get('rule', '')}", detail=str(data.get("detail", "")))
+        if kind == "register":
+            ok = data.get("accepted", True)
+            return Mark(0, "registration", "registered" if ok else "register rejected", detail=str(data))
+        if kind == "admit":
+            what = "admitted" if data.get("admitted") else "rejected"
+            return Mark(0, "pods", f"{data.get('pod', '')} {what}", detail=str(data.get("message", "")))
+        if kind == "allocate":
+            devices = ",".join(label_of(d, names) for d in data.get("devices", []) or [])
+            return Mark(
+                0, "pods", f"allocate {devices}".strip(), detail=f"{data.get('pod')}/{data.get('container')}"
+            )
     if source == "plugin" and kind in ("start", "exit"):
-        return Mark(t, "plugin", f"plugin {kind}" + (f" {data.get('code')}" if kind == "exit" else ""))
-    if (
-        source == "harness"
-        and kind == "step"
-        and data.get("step") in ("plugin", "kubelet", "inject", "advance")
-    ):
-        return None  # the effects are marked by their own sources
-    if source == "harness" and kind == "violation":
-        return Mark(t, "fault", "violation")
+        return Mark(0, "plugin", f"plugin {kind}" + (f" {data.get('code')}" if kind == "exit" else ""))
     return None
 
 
-def build_timeline(events: list[dict[str, Any]], gpus: list[dict[str, Any]]) -> Timeline:
-    names = _aliases(gpus)
-    # Virtual-time jumps: events at or after t0 + s are shifted back by s (minus a visible break).
-    jumps = [
-        (e["t"], float(e["data"]["seconds"]))
-        for e in events
-        if e["source"] == "harness" and e["kind"] == "advance"
-    ]
+class _Health:
+    """The kubelet's view of each device over time, with the reason for every change."""
 
-    def display(t: float) -> float:
-        shift = 0.0
-        for t0, seconds in jumps:
-            if t >= t0 + seconds - 1e-9:
-                shift += seconds - BREAK_S
-        return max(0.0, t - shift)
+    def __init__(self, names: dict[str, str], gpus: list[dict[str, Any]]) -> None:
+        self.names = names
+        self.index_of = {g["uuid"]: i for i, g in enumerate(gpus)}
+        self.rows: dict[str, Row] = {}
+        self.state: dict[str, tuple[str, float, float, str, str]] = {}  # device → state, t, at, why, short
+        self.resource_of: dict[str, str] = {}
+        self.last_fault: dict[int, str] = {}  # GPU index → "xid 79 on gpu1 at 0.300s"
 
-    health: dict[str, str] = {}
-    since: dict[str, float] = {}
-    resource_of: dict[str, str] = {}
-    rows: dict[str, Row] = {}
-
-    def set_health(device: str, state: str, t: float) -> None:
-        if device not in rows:
-            rows[device] = Row(device, label_of(device, names))
-        if health.get(device) == state:
+    def set(
+        self,
+        device: str,
+        state: str,
+        t: float,
+        at: float,
+        reason: str,
+        short: str = "",
+        new_span: bool = False,
+    ) -> None:
+        if device not in self.rows:
+            self.rows[device] = Row(device, label_of(device, self.names))
+        old = self.state.get(device)
+        if old is not None and old[0] == state and not new_span:
             return
-        if device in health:
-            rows[device].segments.append((since[device], t, health[device]))
-        health[device], since[device] = state, t
+        if old is not None:
+            self.rows[device].spans.append(Span(old[1], t, old[0], old[3], old[2], old[4]))
+        self.state[device] = (state, t, at, reason, short)
 
-    marks: list[Mark] = []
+    def finish(self, end: float) -> None:
+        for device, (state, t, at, reason, short) in self.state.items():
+            self.rows[device].spans.append(Span(t, end, state, reason, at, short))
+
+    def fault(self, data: dict[str, Any], label: str, at: float) -> None:
+        if isinstance(data.get("gpu"), int):
+            self.last_fault[data["gpu"]] = f"{label} at {at:.3f}s"
+
+    def _fault_of(self, device: str) -> str:
+        gpu = self.index_of.get(device.split("::")[0])
+        if gpu is None:  # a MIG device: its parent's fault
+            parent = self.names.get(device.split("::")[0], "").split("/")[0]
+            gpu = int(parent[3:]) if parent.startswith("gpu") and parent[3:].isdigit() else None
+        return self.last_fault.get(gpu, "") if gpu is not None else ""
+
+    def listed(self, data: dict[str, Any], t: float, at: float) -> None:
+        resource = data.get("resource", "")
+        listed = {d["id"]: d.get("health", HEALTHY) for d in data.get("devices", [])}
+        for device, health in listed.items():
+            self.resource_of[device] = resource
+            if health == HEALTHY:
+                self.set(device, HEALTHY, t, at, f"the plugin lists it Healthy (since {at:.3f}s)")
+            else:
+                fault = self._fault_of(device)
+                why = "the plugin reported it Unhealthy" + (f" (after {fault})" if fault else "")
+                self.set(device, UNHEALTHY, t, at, f"{why} at {at:.3f}s", fault.split(" at ")[0])
+        for device in list(self.state):
+            if self.resource_of.get(device) == resource and device not in listed:
+                self.set(
+                    device,
+                    GONE,
+                    t,
+                    at,
+                    f"no longer in the plugin's device list (since {at:.3f}s)",
+                    "unlisted",
+                )
+
+    def disconnected(self, resource: str | None, t: float, at: float, reason: str, short: str) -> None:
+        for device, (state, *_rest) in list(self.state.items()):
+            if state == GONE or (resource is not None and self.resource_of.get(device) != resource):
+                continue
+            self.set(device, NO_PLUGIN, t, at, reason, short, new_span=state == NO_PLUGIN)
+
+    def removed(self, resource: str, t: float, at: float) -> None:
+        for device in list(self.state):
+            if self.resource_of.get(device) == resource:
+                why = f"the kubelet removed the endpoint after the grace period ({at:.3f}s)"
+                self.set(device, GONE, t, at, why, "endpoint removed")
+
+
+UNHEALTHY_BY_KUBELET = "the kubelet counts its devices unhealthy until the plugin registers again"
+
+
+def build_timeline(
+    events: list[dict[str, Any]], gpus: list[dict[str, Any]], steps: list[StepResult] | None = None
+) -> Timeline:
+    names = _aliases(gpus)
     cut = next(
         (i for i, e in enumerate(events) if e["source"] == "harness" and e["kind"] == "teardown"), None
     )
     if cut is not None:
         events = events[: cut + 1]  # what teardown does is not part of the scenario's story
+    times = TimeMap(cuts(events, steps or []))
+    display = times.display
+    health = _Health(names, gpus)
+    marks: list[Mark] = []
+    bands: list[Band] = []
+    down_since: tuple[float, str] | None = None
+    restarting = False
     for event in events:
-        t = display(event["t"])
-        data = event.get("data", {})
-        if event["source"] == "kubelet" and event["kind"] == "devices":
-            listed = {d["id"]: d.get("health", "Healthy") for d in data.get("devices", [])}
-            for device, state in listed.items():
-                resource_of[device] = data.get("resource", "")
-                set_health(device, "Healthy" if state == "Healthy" else "Unhealthy", t)
-            for device in list(health):
-                if resource_of.get(device) == data.get("resource") and device not in listed:
-                    set_health(device, "Gone", t)
-        elif event["source"] == "kubelet" and event["kind"] in ("stream_end", "stop", "crash"):
-            for device in list(health):
-                if event["kind"] != "stream_end" or resource_of.get(device) == data.get("resource"):
-                    if health[device] == "Healthy":
-                        set_health(device, "Unhealthy", t)
-        elif event["source"] == "kubelet" and event["kind"] == "endpoint_removed":
-            for device in list(health):
-                if resource_of.get(device) == data.get("resource"):
-                    set_health(device, "Gone", t)
-        if (mark := _mark(event, names)) is not None:
-            mark.t = t
+        at, t = event["t"], display(event["t"])
+        source, kind, data = event["source"], event["kind"], event.get("data", {})
+        mark = _mark(event, names, restarting)
+        if mark is not None:
+            mark.t, mark.at = t, at
             marks.append(mark)
+            if mark.lane == "fault":
+                health.fault(data, mark.label, at)
+        if source != "kubelet":
+            continue
+        if kind == "devices":
+            health.listed(data, t, at)
+        elif kind == "stream_end":
+            why = data.get("reason") or "the stream ended"
+            health.disconnected(
+                data.get("resource"), t, at, f"{why} at {at:.3f}s; {UNHEALTHY_BY_KUBELET}", "stream ended"
+            )
+        elif kind in ("stop", "crash"):
+            restarting = data.get("reason") == "restart"
+            what = "restarting" if restarting else ("crashed" if kind == "crash" else "stopped")
+            health.disconnected(
+                None, t, at, f"the kubelet {what} at {at:.3f}s; {UNHEALTHY_BY_KUBELET}", f"kubelet {what}"
+            )
+            down_since = (t, "kubelet restarting" if restarting else f"kubelet {what}")
+        elif kind == "start":
+            if down_since is not None:
+                bands.append(Band(down_since[0], t, down_since[1]))
+                down_since = None
+            again = f"the kubelet started again at {at:.3f}s and waits for the plugin to register again"
+            health.disconnected(None, t, at, again, "awaiting registration")
+            restarting = False
+        elif kind == "endpoint_removed":
+            health.removed(data.get("resource", ""), t, at)
     end = display(events[-1]["t"]) if events else 0.0
-    for device, state in health.items():
-        rows[device].segments.append((since[device], end, state))
-    breaks = [(display(t0 + s), s) for t0, s in jumps]
-    ordered = sorted(rows.values(), key=lambda r: (not r.label.startswith("gpu"), _natural(r.label)))
-    return Timeline(end, ordered, marks, breaks)
+    if down_since is not None:
+        bands.append(Band(down_since[0], end, down_since[1]))
+    health.finish(end)
+    windows = [
+        Window(display(s.t_start), display(s.t_end), s.index, s.key, s.title, str(s.status), s.t_start)
+        for s in steps or []
+    ]
+    rows = sorted(health.rows.values(), key=lambda r: (not r.label.startswith("gpu"), _natural(r.label)))
+    breaks = [(display(c.start), c) for c in times.cuts]
+    timeline = Timeline(end, rows, marks, breaks, windows, bands, times=times)
+    timeline.focus = _focus(windows, end)
+    return timeline
+
+
+def _focus(windows: list[Window], end: float) -> tuple[float, float] | None:
+    """Around the step that failed: from the last action before it (what the failure follows
+    from) to a little after it ended; None when that is the whole picture anyway."""
+    failed = next((i for i, w in enumerate(windows) if w.status in ("failed", "error")), None)
+    if failed is None or end <= 0:
+        return None
+    step = windows[failed]
+    cause = next((w for w in reversed(windows[:failed]) if w.key != "expect"), step)
+    pad = max(0.02 * end, 0.005)
+    start, stop = max(0.0, min(cause.start, step.start) - pad), min(end, step.end + pad)
+    if stop - start >= 0.95 * end:
+        return None
+    return start, stop
 
 
 def _natural(text: str) -> list[Any]:
-    import re
-
     return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text)]

@@ -73,6 +73,10 @@ def run_scenario(
         scenario.id, scenario.path, scenario.case, scenario.title, scenario.description, list(scenario.tags)
     )
     result.started_at = time.time()
+    result.source = scenario.source
+    result.outline = [
+        {"index": c.index, "key": c.step.key, "title": c.title(), "loc": str(c.loc)} for c in scenario.steps
+    ]
     t0 = time.perf_counter()
     setup: Setup | None = None
     stack = contextlib.ExitStack()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-
-from harness.cli import main
 
 WRONG = """
 description: a deliberately wrong expectation
@@ -36,14 +35,18 @@ def summary(folder: Path) -> dict:
     }
 
 
-def test_the_cli_and_pytest_write_the_same_allure_result(pytester: pytest.Pytester, capsys) -> None:
+def test_the_cli_and_pytest_write_the_same_allure_result(pytester: pytest.Pytester) -> None:
     pytest.importorskip("allure_pytest")
     scenario = pytester.path / "scenarios" / "wrong.yaml"
     scenario.parent.mkdir()
     scenario.write_text(textwrap.dedent(WRONG).lstrip())
     reports = pytester.path / "reports"
-    assert main(["run", str(scenario), "--reports-dir", str(reports), "--report", "allure"]) == 1
-    capsys.readouterr()
+    # In a process of its own, as pytest's: pytester puts back sys.modules after the test, which
+    # would drop the step modules a run in this process imports.
+    cli = pytester.run(
+        sys.executable, "-m", "harness", "run", scenario, "--reports-dir", reports, "--report", "allure"
+    )
+    assert cli.ret == 1, cli.stdout.str()
     pytester.makefile(".ini", pytest="[pytest]\nharness_paths = scenarios\n")
     pytester.runpytest_subprocess("-p", "no:cacheprovider", "--alluredir", "allure").assert_outcomes(failed=1)
     cli, under_pytest = summary(reports / "latest" / "allure-results"), summary(pytester.path / "allure")
