@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -131,3 +133,17 @@ def test_an_empty_reports_dir_writes_nothing(write, tmp_path, capsys, monkeypatc
     monkeypatch.chdir(tmp_path)
     assert main(["run", "s", "--reports-dir", ""]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]
+
+
+def test_grpcs_own_log_stays_off_the_console_unless_asked_for() -> None:
+    """Plugin connections going away print 'chttp2_transport ... Got goaway' lines from gRPC's C core."""
+
+    root = Path(__file__).resolve().parents[2]
+    argv = [sys.executable, "-m", "harness", "run", str(root / "scenarios" / "kubelet"), "--no-reports"]
+    env = {k: v for k, v in __import__("os").environ.items() if k != "GRPC_VERBOSITY"}
+    quiet = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env, check=False)
+    loud = subprocess.run(
+        [*argv, "--grpc-log"], capture_output=True, text=True, timeout=300, env=env, check=False
+    )
+    assert "chttp2" not in quiet.stdout + quiet.stderr
+    assert "chttp2" in loud.stderr  # the same run shows them when asked (so the check above can fail)
