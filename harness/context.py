@@ -140,6 +140,18 @@ class CaseInfo(Protocol):
     def plugin(self) -> PluginInfo: ...
 
 
+class ProfileView(Protocol):
+    """What a step reads of the plugin profile (``harness.profiles.Profile`` is one)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def device_ids(self) -> str: ...
+    def missing(self, needs: list[str]) -> list[str]: ...
+    def bound(self, name: str) -> float: ...
+    def value(self, key: str) -> str | None: ...
+
+
 class Ctx(Protocol):
     """The live state of one scenario case as steps and conditions use it.
 
@@ -192,6 +204,10 @@ class Ctx(Protocol):
     def launcher(self) -> Launcher: ...
     @property
     def devices(self) -> DeviceTable: ...
+    @property
+    def profile(self) -> ProfileView:
+        """What the plugin under test claims (its resource, features, bounds)."""
+        ...
 
     # What steps did so far.
     @property

@@ -1,9 +1,12 @@
-"""Device aliases (``gpu2``, ``gpu0::1``, ``gpu0/mig1.uuid``) resolved against the node.
+"""Device aliases (``gpu2``, ``gpu-1``, ``gpu0::1``, ``gpu0/mig1.uuid``) resolved against the node.
 
-Why aliases: UUIDs differ between nodes (and between seeds of the simulated node); a scenario
-that names ``gpu2`` reads the same on 4 simulated H100s and on a real machine. The table is
-built from ``node.gpus`` (``fake_nvml.NodeGpu`` snapshots), so MIG devices resolve by their index on the
-parent GPU. Errors say what the node has.
+Why aliases: UUIDs differ between nodes (and between seeds of the simulated node), and nodes
+differ in size; a scenario that names ``gpu0`` and ``gpu-1`` (the last GPU) reads the same on
+one simulated H100, on eight, and on a real machine. The table is built from ``node.gpus``
+(``fake_nvml.NodeGpu`` snapshots), so MIG devices resolve by their index on the parent GPU. What an alias
+alone stands for (the device ID) follows the plugin profile's ID scheme: the GPU's UUID, its
+index, or nothing the harness can know (an ``opaque`` scheme: :class:`OpaqueIds`). Errors say
+what the node has.
 """
 
 from __future__ import annotations
@@ -18,19 +21,39 @@ class AliasError(LookupError):
     """An alias that names no device of this node; the message lists what exists."""
 
 
-class DeviceTable:
-    """Looks up GPUs and MIG devices of a node by alias; ``gpus`` is re-read on every lookup."""
+class OpaqueIds(AliasError):
+    """The plugin lists GPUs under IDs of its own, so an alias cannot say which device ID is which."""
 
-    def __init__(self, gpus: Callable[[], Sequence[Any]]) -> None:
+
+def _names(count: int, from_end: bool) -> str:
+    if not count:
+        return "none"
+    return f"gpu-1..gpu-{count} from the end" if from_end else f"gpu0..gpu{count - 1}"
+
+
+class DeviceTable:
+    """Looks up GPUs and MIG devices of a node by alias; ``gpus`` is re-read on every lookup.
+
+    ``ids`` is the profile's scheme for whole-GPU device IDs: ``uuid``, ``index`` or ``opaque``.
+    """
+
+    def __init__(self, gpus: Callable[[], Sequence[Any]], ids: str = "uuid") -> None:
         self._gpus = gpus
+        self.ids = ids
+
+    def count(self) -> int:
+        return len(list(self._gpus()))
 
     def gpu(self, ref: DeviceRef) -> Any:
         gpus = list(self._gpus())
+        wanted = ref.gpu + len(gpus) if ref.gpu < 0 else ref.gpu
         for info in gpus:
-            if info.index == ref.gpu:
+            if info.index == wanted:
                 return info
-        names = f"gpu0..gpu{len(gpus) - 1}" if gpus else "none"
-        raise AliasError(f"{ref} names GPU {ref.gpu}, but the node has {len(gpus)} GPUs ({names})")
+        which = f"GPU {ref.gpu}" + (" (counting from the end)" if ref.gpu < 0 else "")
+        raise AliasError(
+            f"{ref} names {which}, but the node has {len(gpus)} GPUs ({_names(len(gpus), ref.gpu < 0)})"
+        )
 
     def mig(self, ref: DeviceRef) -> tuple[Any, Any]:
         gpu = self.gpu(ref)
@@ -40,9 +63,17 @@ class DeviceTable:
                 return gpu, mig
         if not migs:
             raise AliasError(
-                f"{ref}: gpu{ref.gpu} has no MIG devices (MIG is not enabled or has no instances)"
+                f"{ref}: gpu{gpu.index} has no MIG devices (MIG is not enabled or has no instances)"
             )
-        raise AliasError(f"{ref}: gpu{ref.gpu} has MIG devices mig0..mig{len(migs) - 1}, not mig{ref.mig}")
+        raise AliasError(f"{ref}: gpu{gpu.index} has MIG devices mig0..mig{len(migs) - 1}, not mig{ref.mig}")
+
+    def _gpu_id(self, gpu: Any, ref: DeviceRef) -> str:
+        if self.ids == "opaque":
+            raise OpaqueIds(
+                f"{ref} names a GPU's device ID, but the plugin profile lists GPUs under IDs of its own "
+                "(device_ids: opaque)"
+            )
+        return str(gpu.index) if self.ids == "index" else str(gpu.uuid)
 
     def value(self, ref: DeviceRef) -> str:
         """The string an alias expression stands for (``gpu2`` alone is the device ID)."""
@@ -60,18 +91,24 @@ class DeviceTable:
             }[attr]
         else:
             gpu = self.gpu(ref)
-            base = {
-                "id": gpu.uuid,
-                "uuid": gpu.uuid,
-                "index": gpu.index,
-                "minor": gpu.minor,
-                "pci_bus_id": gpu.pci_bus_id,
-                "name": gpu.name,
-                "numa_node": gpu.numa_node,
-            }[attr]
+            if attr == "id":
+                base = self._gpu_id(gpu, ref)
+            else:
+                base = {
+                    "uuid": gpu.uuid,
+                    "index": gpu.index,
+                    "minor": gpu.minor,
+                    "pci_bus_id": gpu.pci_bus_id,
+                    "name": gpu.name,
+                    "numa_node": gpu.numa_node,
+                }[attr]
         if ref.replica is not None and attr == "id":
             return f"{base}::{ref.replica}"
         return str(base)
+
+    def all_gpus(self, attr: str | None = None) -> list[str]:
+        """Every GPU of the node, as device IDs (or the attribute ``attr`` of each), in index order."""
+        return [self.value(DeviceRef(int(g.index), None, None, attr)) for g in self._gpus()]
 
     def mig_ids(self, text: str) -> set[str]:
         """The MIG device IDs of a plain GPU alias (``gpu1``); empty for anything else."""
@@ -94,7 +131,7 @@ class DeviceTable:
         return self.value(DeviceRef(ref.gpu, ref.mig, ref.replica, ref.attr))
 
     def gpu_index(self, text: str) -> int:
-        """A GPU reference (``gpu2``, ``2`` or a UUID) → the GPU's node index."""
+        """A GPU reference (``gpu2``, ``gpu-1``, ``2`` or a UUID) → the GPU's node index."""
         ref = parse_device(text) if isinstance(text, str) else None
         if ref is not None:
             return int(self.gpu(ref).index)
@@ -103,4 +140,4 @@ class DeviceTable:
         for info in self._gpus():
             if info.uuid == text:
                 return int(info.index)
-        raise AliasError(f"{text!r} is not a GPU alias (gpuN), index or UUID of this node")
+        raise AliasError(f"{text!r} is not a GPU alias (gpuN, gpu-1), index or UUID of this node")

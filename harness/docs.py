@@ -36,7 +36,8 @@ def _default(f: dataclasses.Field[Any]) -> str:
     return "**required**"
 
 
-def _table(cls: type) -> list[str]:
+def table(cls: type) -> list[str]:
+    """The reference table of a model class: its YAML keys, types, defaults and meaning."""
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
     types = hints(cls)
     for key, f in yaml_fields(cls):
@@ -47,7 +48,7 @@ def _table(cls: type) -> list[str]:
 
 def reference() -> str:
     registry.load_all()
-    out = [BEGIN, "", "### Scenario file", "", _doc(Scenario), "", *_table(Scenario)]
+    out = [BEGIN, "", "### Scenario file", "", _doc(Scenario), "", *table(Scenario)]
     sections: tuple[tuple[str, type], ...] = (
         ("node", NodeSpec),
         ("kubelet", KubeletSpec),
@@ -59,7 +60,7 @@ def reference() -> str:
         shorthand = getattr(cls, "shorthand_expected", None)
         if shorthand:
             out += [f"Shorthand: {shorthand()}.", ""]
-        out += _table(cls)
+        out += table(cls)
     out += [
         "",
         "### Steps",
@@ -111,9 +112,9 @@ def _entry(key: str, cls: type) -> list[str]:
     if shorthand:
         out += [f"Shorthand: {shorthand()}.", ""]
     if dataclasses.is_dataclass(cls) and yaml_fields(cls) and "from_yaml" not in cls.__dict__:
-        out += [*_table(cls), ""]
+        out += [*table(cls), ""]
     elif hasattr(cls, "yaml_expected"):
         out += [f"Value: {cls.yaml_expected()}.", ""]
     elif dataclasses.is_dataclass(cls):
-        out += [*_table(cls), ""]
+        out += [*table(cls), ""]
     return out

@@ -25,6 +25,8 @@ class RunOptions:
     launcher: str | None = None  # force a launcher of the table (inprocess, subprocess, namespace, ...)
     plugin_image: str | None = None  # run this image (container launcher) instead
     plugin_manifest: str | None = None  # run this manifest's plugin container (container launcher)
+    plugin_profile: str | None = None  # what the plugin claims: a shipped profile or a file
+    node: str | None = None  # simulate this node instead of each scenario's own (sim only)
 
 
 class OptionError(ValueError):
@@ -105,6 +107,17 @@ OPTIONS: tuple[Option, ...] = (
         "run the plugin container of this DaemonSet, Deployment or Pod manifest as the kubelet would "
         "(image, command/args, env, securityContext, the device-plugins hostPath); with --plugin-image, "
         "that image replaces the manifest's",
+    ),
+    Option(
+        "plugin_profile",
+        "what the plugin under test claims: a shipped profile (nvidia, ours, generic, "
+        "generic-device-plugin) or a profile file (default: ours in-process, nvidia for a plugin "
+        "given as a command, an image or a manifest; docs/conformance.md)",
+    ),
+    Option(
+        "node",
+        "simulate this node (e.g. 1xH100, 8xH100) instead of each scenario's own; cases whose "
+        "requires exclude it, or that define their own node layout, are skipped with the reason",
     ),
 )
 

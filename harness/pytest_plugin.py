@@ -125,11 +125,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_OPTIONS] = run_options(
             {o.field: config.getoption(o.flag) or config.getini(o.ini) for o in OPTIONS}
         )
+        from harness.runner import check_run
+
+        check_run(config.stash[_OPTIONS])  # a bad --plugin-profile or --node stops the session here
     except OptionError as exc:
         raise pytest.UsageError(str(exc)) from None
     for tag, n in sorted(_tags(roots).items()):
         config.addinivalue_line("markers", f"{marker_name(tag)}: scenario tag '{tag}' ({n} cases)")
     if not hasattr(config, "workerinput"):  # the controlling process hears every case
+        config.pluginmanager.register(CaseCounter(), "harness-case-counter")
         reports = config.getoption("--reports-dir") or config.getini("harness_reports_dir")
         if reports:
             config.pluginmanager.register(_ReportSession(config, Path(reports)), "harness-reports")
@@ -198,7 +202,7 @@ class ScenarioItem(pytest.Item):
         if steps is not None:
             steps.case_finished(result)  # description, labels and attachments
         if result.status == Status.SKIPPED:
-            pytest.skip(result.skip_reason)
+            raise pytest.skip.Exception(result.skip_reason, _use_item_location=True)
         if result.status == Status.FAILED:
             raise ScenarioFailed(result)
         if result.status == Status.ERROR:
@@ -266,3 +270,28 @@ def _plan(config: pytest.Config) -> Any:
     from harness.listeners import Plan
 
     return Plan([], workers=int(getattr(config.option, "numprocesses", 0) or 1), rerun=["pytest"])
+
+
+class CaseCounter:
+    """Listens to test reports: how many scenario cases ran, and why the others were skipped."""
+
+    def __init__(self) -> None:
+        self.ran = 0
+        self.skips: list[str] = []
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if "scenario: " not in str(report.location[2]):
+            return
+        if report.skipped and isinstance(report.longrepr, tuple):
+            self.skips.append(str(report.longrepr[2]).removeprefix("Skipped: "))
+        elif report.when == "call":
+            self.ran += 1
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        from harness.skips import summary_lines
+
+        if not self.skips and not self.ran:
+            return
+        terminalreporter.section("scenario cases", sep="-")
+        for line in summary_lines(self.ran, self.skips):
+            terminalreporter.write_line(line)

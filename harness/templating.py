@@ -25,9 +25,19 @@ from harness.errors import did_you_mean
 GPU_ATTRS = ("id", "uuid", "index", "minor", "pci_bus_id", "name", "numa_node")
 MIG_ATTRS = ("id", "uuid", "index", "gi", "ci", "profile", "parent")
 LISTS = ("devices", "healthy", "unhealthy")
-PLAIN = ("socket_dir", "kubelet_socket", "nvml", "resource", "python", "scenario_dir")
+PLAIN = ("socket_dir", "kubelet_socket", "nvml", "resource", "python", "scenario_dir", "devroot")
+PROFILE_KEYS = (
+    "name", "resource", "endpoint", "device_ids", "visible_devices", "config_flag",
+    "register", "reregister", "health", "exit",
+)  # fmt: skip
 
-_DEVICE = re.compile(r"^gpu(\d+)(?:/mig(\d+))?(?:::(\d+))?(?:\.([a-z_]+))?$")
+_DEVICE = re.compile(r"^gpu(-?\d+)(?:/mig(\d+))?(?:::(\d+))?(?:\.([a-z_]+))?$")
+_COUNT = re.compile(
+    r"^(?:gpus(?:\s*([-+])\s*(\d+))?|gpus\s*\*\s*(?P<scale>\d+)"
+    r"|\(\s*gpus\s*([-+])\s*(\d+)\s*\)\s*\*\s*(?P<scaled>\d+))$"
+)
+_ALL = re.compile(r"^all_gpus(?:\.([a-z_]+))?$")
+_PROFILE = re.compile(r"^profile\.([a-z_]+)$")
 _LIST = re.compile(r"^(devices|healthy|unhealthy)(?:@(\S+))?$")
 _ALLOCATED = re.compile(r"^allocated\.([^.@\s]+)\.([^.@\s]+)(?:@(\S+))?$")
 _MATRIX = re.compile(r"^matrix\.([A-Za-z_][\w-]*)$")
@@ -44,7 +54,10 @@ class TemplateError(ValueError):
 
 @dataclass(frozen=True)
 class DeviceRef:
-    """``gpuN[/migM][::R][.attr]``: a GPU, one of its MIG devices or one replica of it."""
+    """``gpuN[/migM][::R][.attr]``: a GPU, one of its MIG devices or one replica of it.
+
+    ``N`` counts from the end when negative, as in Python: ``gpu-1`` is the node's last GPU.
+    """
 
     gpu: int
     mig: int | None = None
@@ -83,11 +96,36 @@ class PlainRef:
 
 
 @dataclass(frozen=True)
+class CountRef:
+    """``gpus``, ``gpus-1``, ``gpus*4``, ``(gpus-1)*4``: the node's GPU count, shifted then scaled."""
+
+    shift: int = 0
+    scale: int = 1
+
+    def apply(self, count: int) -> int:
+        return (count + self.shift) * self.scale
+
+
+@dataclass(frozen=True)
+class AllGpusRef:
+    """``all_gpus[.attr]``: every GPU of the node, as device IDs (or one attribute each)."""
+
+    attr: str | None = None
+
+
+@dataclass(frozen=True)
+class ProfileRef:
+    """``profile.KEY``: a value of the plugin profile (its resource, endpoint, env var, bounds)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
 class MatrixRef:
     name: str
 
 
-Expr = DeviceRef | ListRef | AllocatedRef | PlainRef | MatrixRef
+Expr = DeviceRef | ListRef | AllocatedRef | PlainRef | MatrixRef | CountRef | AllGpusRef | ProfileRef
 
 
 class Resolver(Protocol):
@@ -115,12 +153,31 @@ def parse_expr(text: str) -> Expr:
     body = text.strip()
     if m := _MATRIX.match(body):
         return MatrixRef(m.group(1))
+    if m := _COUNT.match(body):
+        sign, amount = (m.group(1), m.group(2)) if m.group(1) else (m.group(4), m.group(5))
+        shift = (-1 if sign == "-" else 1) * int(amount) if sign else 0
+        return CountRef(shift, int(m.group("scale") or m.group("scaled") or 1))
+    if m := _ALL.match(body):
+        if m.group(1) is not None and m.group(1) not in GPU_ATTRS:
+            hint = did_you_mean(m.group(1), GPU_ATTRS) or f"use one of {', '.join(GPU_ATTRS)}"
+            raise TemplateError(f"'{body}' has no attribute '{m.group(1)}'", hint)
+        return AllGpusRef(m.group(1))
+    if m := _PROFILE.match(body):
+        if m.group(1) not in PROFILE_KEYS:
+            hint = did_you_mean(m.group(1), PROFILE_KEYS) or f"use one of {', '.join(PROFILE_KEYS)}"
+            raise TemplateError(f"'{{{body}}}' is not a profile value", hint)
+        return ProfileRef(m.group(1))
+    if body.startswith("gpus") or body.startswith("(gpus"):
+        raise TemplateError(
+            f"'{body}' is not a GPU count", "write gpus, gpus-1, gpus+1, gpus*4 or (gpus-1)*4"
+        )
     if body.startswith("gpu"):
         ref = parse_device(body)
         if ref is None:
             raise TemplateError(
                 f"'{body}' is not a device alias",
-                "write gpuN, gpuN.uuid, gpuN::R (replica) or gpuN/migM (MIG device)",
+                "write gpuN, gpu-1 (the last GPU), gpuN.uuid, gpuN::R (replica), gpuN/migM (MIG device) "
+                "or gpus (the GPU count)",
             )
         return ref
     if m := _LIST.match(body):
@@ -129,7 +186,10 @@ def parse_expr(text: str) -> Expr:
         return AllocatedRef(m.group(1), m.group(2), m.group(3))
     if body in PLAIN:
         return PlainRef(body)
-    names = ["gpu0.uuid", "matrix.NAME", "allocated.POD.CONTAINER", *LISTS, *PLAIN]
+    names = [
+        "gpu0.uuid", "gpu-1", "gpus", "gpus-1", "all_gpus", "profile.resource", "matrix.NAME",
+        "allocated.POD.CONTAINER", *LISTS, *PLAIN,
+    ]  # fmt: skip
     raise TemplateError(
         f"unknown template '{{{body}}}'",
         did_you_mean(body, names) or f"templates are {', '.join('{' + n + '}' for n in names)}",
@@ -208,6 +268,15 @@ def _unparse(expr: Expr) -> str:
         return f"allocated.{expr.pod}.{expr.container}" + (f"@{expr.resource}" if expr.resource else "")
     if isinstance(expr, PlainRef):
         return expr.name
+    if isinstance(expr, CountRef):
+        text = f"gpus{expr.shift:+d}" if expr.shift else "gpus"
+        if expr.scale != 1:
+            text = f"({text})*{expr.scale}" if expr.shift else f"{text}*{expr.scale}"
+        return text
+    if isinstance(expr, AllGpusRef):
+        return "all_gpus" + (f".{expr.attr}" if expr.attr else "")
+    if isinstance(expr, ProfileRef):
+        return f"profile.{expr.key}"
     return f"matrix.{expr.name}"
 
 

@@ -5,7 +5,7 @@
     dp-harness validate scenarios/
     dp-harness show scenarios/health/xid-fatal-marks-unhealthy.yaml [--case 79]
     dp-harness schema            # the reference tables of docs/scenarios.md
-    dp-harness conformance       # the coverage table of docs/conformance.md
+    dp-harness conformance       # the generated part of docs/conformance.md
 
 Each command is a module of this package with ``add_arguments(parser)`` and ``main(args) ->
 int``; adding one is a module and a row of :data:`COMMANDS`. Exit status: 0 all passed (or
@@ -37,7 +37,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("validate", "check scenario files without running them", "harness.cli.validate"),
     Command("show", "run one scenario case and print its steps and timeline", "harness.cli.show"),
     Command("schema", "print the language reference (markdown)", "harness.cli.schema"),
-    Command("conformance", "print the coverage table of docs/conformance.md", "harness.cli.conformance"),
+    Command("conformance", "print the generated part of docs/conformance.md", "harness.cli.conformance"),
 )
 
 

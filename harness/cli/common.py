@@ -53,10 +53,14 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 def options_from(args: argparse.Namespace) -> RunOptions:
     """RunOptions from parsed flags; quiets gRPC first (before anything imports it)."""
     quiet_grpc(args.grpc_log)
+    from harness.runner import check_run
+
     try:
-        return run_options({o.field: getattr(args, o.field) for o in OPTIONS})
+        options = run_options({o.field: getattr(args, o.field) for o in OPTIONS})
+        check_run(options)  # a bad --plugin-profile or --node stops here, before any case
     except (OptionError, ExtensionError) as exc:
         raise UsageError(str(exc)) from None
+    return options
 
 
 def workers(value: str) -> int:

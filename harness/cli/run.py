@@ -67,6 +67,10 @@ def main(args: argparse.Namespace) -> int:
         what = f" match -k {args.keywords!r}" if args.keywords else " were found"
         print(f"no cases{what} ({len(loaded.scenarios)} loaded); nothing ran, no reports written")
         return EXIT_USAGE if loaded.errors else EXIT_NOTHING
+    from harness.runner import run_profile
+
+    profile = run_profile(options)
+    print(f"plugin profile: {profile.name} ({profile.path})")
     listeners: list[Listener] = [Console()]
     base = None if args.no_reports or not args.reports_dir else Path(args.reports_dir)
     folder = None

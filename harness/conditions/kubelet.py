@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from harness import templating
 from harness.errors import ScenarioError
 from harness.loader import YNode
 from harness.model.base import Condition, Verdict
@@ -22,7 +23,7 @@ HEALTH = ("Healthy", "Unhealthy")
 
 
 def _count_matcher(node: YNode, ctx: ParseCtx) -> Matcher:
-    if isinstance(node.value, int) and not isinstance(node.value, bool):
+    if (isinstance(node.value, int) and not isinstance(node.value, bool)) or isinstance(node.value, str):
         m: Matcher = Equals(node.value)
         m.loc = node.loc
         return m
@@ -229,6 +230,8 @@ class _Quantity(Condition):
             expected = {k: _count_matcher(v, ctx) for k, v in node.value.items()}
         elif (isinstance(node.value, int) and not isinstance(node.value, bool)) or node.is_map:
             expected = {None: _count_matcher(node, ctx)}
+        elif isinstance(node.value, str) and templating.has_template(node.value):
+            expected = {None: Matcher.from_yaml(node, ctx)}
         else:
             raise ScenarioError(
                 node.loc, f"'{cls.key}' cannot be {node.kind()}", expected=cls.yaml_expected()
@@ -239,7 +242,10 @@ class _Quantity(Condition):
 
     @classmethod
     def yaml_expected(cls) -> str:
-        return "a number, a matcher such as {ge: 1}, or a mapping of resource names to those"
+        return (
+            "a number, a count template such as '{gpus}', a matcher such as {ge: 1}, "
+            "or a mapping of resource names to those"
+        )
 
     def describe(self) -> str:
         return ", ".join(f"{k + ' ' if k else ''}{m.describe()}" for k, m in self.expected.items())

@@ -18,6 +18,7 @@ from harness.model import registry
 from harness.model.base import Condition, Step, Verdict
 from harness.model.duration import Duration
 from harness.model.schema import ParseCtx, parse
+from harness.requires import check_features
 
 if TYPE_CHECKING:
     from harness.context import Ctx
@@ -84,16 +85,18 @@ class ConditionSet:
         return "a mapping of conditions"
 
 
-COMMON_STEP_KEYS = ("name", "at")
+COMMON_STEP_KEYS = ("name", "at", "requires")
 
 
 @dataclass
 class StepCall:
-    """One entry of ``steps:``: the step, its optional name and the scenario time to run it at."""
+    """One entry of ``steps:``: the step, its optional name, the scenario time to run it at, and the
+    profile features it needs (``requires``: without them the step is skipped, the case goes on)."""
 
     step: Step
     name: str = ""
     at: Duration | None = None
+    requires: list[str] = field(default_factory=list)
     loc: Loc = UNKNOWN
     index: int = 0
     origin: list[Loc] = field(default_factory=list)  # the include chain, outermost first
@@ -147,4 +150,11 @@ class StepCall:
         step = registry.STEPS[key].from_yaml(node.value[key], ctx)
         name = parse(str, node.value["name"], ctx, "'name'") if "name" in node.value else ""
         at = Duration.from_yaml(node.value["at"]) if "at" in node.value else None
-        return cls(step, name, at, node.loc, index)
+        requires: list[str] = []
+        if "requires" in node.value:
+            given = node.value["requires"]
+            if isinstance(given.value, str):
+                given = YNode([given], given.loc)
+            requires = parse(list[str], given, ctx, "'requires' (features of the plugin profile)")
+            check_features(requires, given, "requires")
+        return cls(step, name, at, requires, node.loc, index)

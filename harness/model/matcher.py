@@ -19,6 +19,7 @@ from typing import Any
 from harness import templating
 from harness.errors import UNKNOWN, Loc, ScenarioError, did_you_mean
 from harness.loader import YNode
+from harness.model.counts import render_count
 from harness.model.text import check_templates
 from harness.templating import Resolver, TemplateError
 
@@ -342,6 +343,7 @@ def _op_contains(arg: Any, actual: Any, r: Resolver) -> str | None:
 
 def _op_count(arg: Any, actual: Any, r: Resolver) -> str | None:
     n = len(items_of(actual) if not isinstance(actual, dict) else actual)
+    arg = render_count(arg, r)
     if isinstance(arg, Matcher):
         why = arg.match(n, r)
         return None if why is None else f"count {n}: {why}"
@@ -379,6 +381,7 @@ def _op_not(arg: Matcher, actual: Any, r: Resolver) -> str | None:
 
 def _compare(symbol: str, test: Callable[[float, float], bool]) -> Check:
     def check(arg: Any, actual: Any, r: Resolver) -> str | None:
+        arg = render_count(arg, r)
         if not isinstance(actual, int | float) or isinstance(actual, bool):
             return f"expected a number {symbol} {arg}, got {_show(actual)}"
         return None if test(actual, arg) else f"expected {symbol} {arg}, got {actual}"
@@ -430,6 +433,9 @@ def _op_arg(name: str, node: YNode, ctx: Any, shape: str | None) -> Any:
             raise bad
         return node.value
     if kind == "number":
+        if isinstance(node.value, str) and templating.has_template(node.value):
+            _check_templates(node, ctx)
+            return node.value  # a count template ('{gpus}'), rendered when matched
         if not isinstance(node.value, int | float) or isinstance(node.value, bool):
             raise bad
         return node.value
@@ -444,6 +450,9 @@ def _op_arg(name: str, node: YNode, ctx: Any, shape: str | None) -> Any:
     if kind == "count":
         if isinstance(node.value, int) and not isinstance(node.value, bool):
             return node.value
+        if isinstance(node.value, str) and templating.has_template(node.value):
+            _check_templates(node, ctx)
+            return node.value  # a count template ('{gpus}'), rendered when matched
         if node.is_map:
             return NumberMatcher.from_yaml(node, ctx)  # a count is a number
         raise bad
@@ -467,10 +476,10 @@ _ARG_EXPECTED = {
     "raw": "any value",
     "str": "a regular expression (a string)",
     "bool": "true or false",
-    "number": "a number",
+    "number": "a number (or a count template such as '{gpus}')",
     "list": "a list of values",
     "items": "a list, or a template such as '{healthy}'",
-    "count": "an integer or a mapping of operators (e.g. {ge: 2})",
+    "count": "an integer, a count template such as '{gpus}', or a mapping of operators (e.g. {ge: 2})",
     "exact": "a mapping or a list",
     "contains": "a value, a list or a mapping",
     "matcher": "a matcher",

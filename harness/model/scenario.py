@@ -21,6 +21,7 @@ from harness.model.declared import declared_node
 from harness.model.duration import Duration
 from harness.model.schema import ParseCtx, doc, loc_field, one_field_shorthand, parse, parse_dataclass
 from harness.model.text import Text
+from harness.requires import GpuRange, check_features
 
 NODE_SHORTHAND = re.compile(r"^\d+x[\w.+-]+$")
 
@@ -138,21 +139,26 @@ class PluginSpec:
 
 @dataclass
 class Requires:
-    """What a scenario needs from the node; on real hardware, scenarios that lack it are skipped."""
+    """What a case needs from the node and the plugin; a run that cannot offer it skips the case."""
 
-    gpus: int = doc("at least this many GPUs", default=1)
+    gpus: GpuRange = doc(
+        "the GPU counts its expectations hold for: 2 or '2..' (at least 2), '1..4', '4..4' (exactly 4); "
+        "checked on real GPUs and with --node",
+        default=GpuRange(1, None),
+    )
     mig: bool = doc("a MIG-capable GPU with MIG enabled", default=False)
     nvlink: bool = doc("GPUs connected by NVLink", default=False)
-    any_gpu_count: bool = doc(
-        "the expectations hold for any GPU count (otherwise real mode needs exactly the simulated "
-        "node's count, since counts such as allocatable 4 are written for it)",
-        default=False,
-    )
     simulated: bool = doc(
         f"faults that only the simulated node can make ({', '.join(simulated_only())})",
         default=False,
     )
+    features: list[str] = doc(
+        "features the plugin's profile must claim (docs/conformance.md, 'Features')", default_factory=list
+    )
     loc: Loc = loc_field()
+
+    def validate(self, node: YNode) -> None:
+        check_features(self.features, node.get("features"))
 
 
 @dataclass
@@ -169,7 +175,9 @@ class Scenario:
     kubelet: KubeletSpec = doc("the fake kubelet", default_factory=KubeletSpec)
     plugin: PluginSpec = doc("the plugin under test", default_factory=PluginSpec)
     resource: str = doc(
-        "the resource that conditions talk about unless they name one", default="nvidia.com/gpu"
+        "the resource that pods, calls and conditions talk about unless they name one "
+        "(default: the plugin profile's, e.g. nvidia.com/gpu)",
+        default="",
     )
     within: Duration = doc(
         "default deadline of 'expect' steps that give neither within nor for", default=Duration(5.0)
@@ -220,6 +228,8 @@ def parse_case(case: Case, path: str) -> Scenario:
     if steps_node is not None:
         body.value["steps"] = YNode([], steps_node.loc)  # parsed below, with per-step errors
     scenario: Scenario = parse_dataclass(Scenario, body, ctx, "the scenario")
+    if (requires := body.get("requires")) is not None and requires.is_map:
+        scenario.requires.validate(requires)
     if steps_node is not None:
         scenario.steps = _steps(steps_node, ctx)
     scenario.path = path

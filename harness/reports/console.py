@@ -16,6 +16,7 @@ from typing import TextIO
 
 from harness.listeners import CaseRef, Listener, Outcome, Plan
 from harness.result import Result, Status
+from harness.skips import summary_lines
 
 MARK = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.ERROR: "ERROR", Status.SKIPPED: "SKIP"}
 BAR = 24
@@ -100,6 +101,15 @@ class Console(Listener):
             self._write(f"rerun: {rerun_command(self.plan, CaseRef(r.id, r.path, r.case))}\n")
         counts = outcome.count()
         summary = ", ".join(f"{counts[s]} {s}" for s in Status if counts.get(s))
+        skipped = [r.skip_reason for r in outcome.results if r.status == Status.SKIPPED]
+        gated = [
+            s.message
+            for r in outcome.results
+            if r.status != Status.SKIPPED
+            for s in r.steps
+            if s.status == Status.SKIPPED
+        ]
+        self._write("\n" + "\n".join(summary_lines(len(outcome.results) - len(skipped), skipped, gated)))
         self._write(f"\n{summary or 'no cases'} in {outcome.wall_s:.2f}s\n")
         for r in failed:
             self._write(f"  {MARK[r.status]:<5} {r.node_id}\n")

@@ -4,6 +4,6 @@ Layers inside: ``run`` > ``setup`` > ``live`` > ``never``.
 """
 
 from harness.options import RunOptions
-from harness.runner.run import run_scenario
+from harness.runner.run import check_run, run_gate, run_profile, run_scenario
 
-__all__ = ["RunOptions", "run_scenario"]
+__all__ = ["RunOptions", "check_run", "run_gate", "run_profile", "run_scenario"]

@@ -14,9 +14,19 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness import templating
-from harness.context import Node, Paths, StepFailed
-from harness.devices import AliasError, DeviceTable
-from harness.templating import AllocatedRef, DeviceRef, Expr, ListRef, MatrixRef, PlainRef
+from harness.context import Node, Paths, Skip, StepFailed
+from harness.devices import AliasError, DeviceTable, OpaqueIds
+from harness.templating import (
+    AllGpusRef,
+    AllocatedRef,
+    CountRef,
+    DeviceRef,
+    Expr,
+    ListRef,
+    MatrixRef,
+    PlainRef,
+    ProfileRef,
+)
 
 if TYPE_CHECKING:
     from fake_kubelet import Admission, ContainerStart, FakeKubelet, Pod, ResourceState
@@ -24,6 +34,7 @@ if TYPE_CHECKING:
     from harness.launchers.base import Launcher
     from harness.model.calls import StepCall
     from harness.model.scenario import Scenario
+    from harness.profiles import Profile
     from harness.runner.never import NeverWatch
     from harness.scheduling import KubeNode
     from plugin.nvmlapi import Nvml
@@ -46,6 +57,7 @@ class LiveCtx:
     clock: Clock
     log: ObservationLog
     paths: Paths
+    profile: Profile  # what the plugin under test claims
     real: bool = False
     pods: dict[str, Pod] = field(default_factory=dict)
     admissions: dict[str, Admission] = field(default_factory=dict)
@@ -62,7 +74,7 @@ class LiveCtx:
     _launcher: Launcher | None = None
 
     def __post_init__(self) -> None:
-        self.devices = DeviceTable(self.gpus)
+        self.devices = DeviceTable(self.gpus, self.profile.device_ids)
 
     # -- the components -----------------------------------------------------------------
     @property
@@ -116,6 +128,8 @@ class LiveCtx:
     def resolve(self, expr: Expr) -> str | list[str]:
         try:
             return self._resolve(expr)
+        except OpaqueIds as exc:
+            raise Skip(str(exc)) from None
         except AliasError as exc:
             raise StepFailed(str(exc)) from None
 
@@ -140,6 +154,15 @@ class LiveCtx:
             return list(admission.devices(expr.container, expr.resource or self.scenario.resource))
         if isinstance(expr, PlainRef):
             return self.plain_values()[expr.name]
+        if isinstance(expr, CountRef):
+            return str(expr.apply(self.devices.count()))
+        if isinstance(expr, AllGpusRef):
+            return self.devices.all_gpus(expr.attr)
+        if isinstance(expr, ProfileRef):
+            value = self.profile.value(expr.key)
+            if value is None:
+                raise Skip(f"the plugin profile '{self.profile.name}' gives no {expr.key}")
+            return value
         if isinstance(expr, MatrixRef):  # pragma: no cover - replaced at load time
             return str(self.scenario.values.get(expr.name, ""))
         raise StepFailed(f"cannot resolve template {expr!r}")  # pragma: no cover
@@ -155,7 +178,19 @@ class LiveCtx:
             "scenario_dir": os.path.dirname(os.path.abspath(self.scenario.path))
             if self.scenario.path
             else "",
+            "devroot": self._devroot(),
         }
+
+    def _devroot(self) -> str:
+        """The library's fake device and driver root: the nearest ``_devroot`` folder at or above the
+        scenario's, as an absolute path without ``..`` (plugins may clean paths they pass on)."""
+        folder = os.path.dirname(os.path.abspath(self.scenario.path)) if self.scenario.path else ""
+        while folder and folder != os.path.dirname(folder):
+            candidate = os.path.join(folder, "_devroot")
+            if os.path.isdir(candidate):
+                return candidate
+            folder = os.path.dirname(folder)
+        raise StepFailed("{devroot}: no _devroot folder at or above the scenario's folder")
 
     def t(self, text: str) -> str:
         return templating.render(str(text), self)
@@ -163,6 +198,8 @@ class LiveCtx:
     def device_id(self, ref: str) -> str:
         try:
             return self.devices.device_id(self.t(ref))
+        except OpaqueIds as exc:
+            raise Skip(str(exc)) from None
         except AliasError as exc:
             raise StepFailed(str(exc)) from None
 

@@ -11,18 +11,77 @@ bug in a component or in the harness: ERROR, with the traceback).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import time
 import traceback
 from typing import Any
 
 from harness.context import Skip, StepError, StepFailed
+from harness.errors import ScenarioError
 from harness.listeners import Listener, StepStart
 from harness.model.scenario import Scenario
-from harness.options import RunOptions
+from harness.options import OptionError, RunOptions
+from harness.profiles import Profile, default_profile, load_profile
+from harness.requires import NodeFacts, custom_node, missing_features, not_claimed, spec_facts, unmet
 from harness.result import Failure, Result, Status, StepResult
 from harness.runner.live import LiveCtx
 from harness.runner.never import NeverWatch
 from harness.runner.setup import Setup
+
+
+@functools.cache
+def _profile(ref: str) -> Profile:
+    return load_profile(ref)
+
+
+def run_profile(options: RunOptions) -> Profile:
+    """The plugin profile a run uses (``--plugin-profile``, else ours in-process, nvidia for commands)."""
+    external = options.plugin_cmd or options.plugin_image or options.plugin_manifest
+    return _profile(options.plugin_profile or default_profile(external))
+
+
+def check_run(options: RunOptions) -> None:
+    """Raise OptionError (one line naming the flag) for a profile that does not load or a --node
+    that cannot be built, so a bad value stops a run before its first case."""
+    try:
+        run_profile(options)
+    except ScenarioError as exc:
+        raise OptionError(f"--plugin-profile {options.plugin_profile!r}: {exc.message}") from None
+    if options.node and spec_facts(options.node) is None:
+        raise OptionError(
+            f"--node {options.node!r}: not a node shorthand such as 1xH100, nor a node-profile file"
+        )
+
+
+def run_gate(scenario: Scenario, options: RunOptions, profile: Profile) -> Any:
+    """Raise Skip when this run cannot offer what the case needs; return the node spec to simulate.
+
+    The one gate for a profile's features, the machine's GPUs (``--nvml real``) and another
+    simulated node size (``--node``); its reasons are worded alike for alike causes.
+    """
+    if why := missing_features(scenario, profile):
+        raise Skip(why)
+    spec = scenario.node.source()
+    facts: NodeFacts | None = None
+    if options.nvml == "real":
+        from harness.realnode import machine_facts
+
+        facts = machine_facts()
+    elif options.node:
+        if why := custom_node(scenario):
+            raise Skip(f"the scenario defines its own node ({why}); --node does not apply")
+        spec = options.node
+        facts = spec_facts(spec, scenario.node.seed)
+        if facts is None:
+            raise StepFailed(f"cannot build the node {options.node!r} given with --node")
+    if facts is not None:
+        process = bool(
+            options.plugin_cmd or options.plugin_image or options.plugin_manifest or scenario.plugin.command
+        )
+        if why := unmet(scenario, facts, profile, plugin_process=process):
+            raise Skip(why)
+    return spec
 
 
 def _gpus(ctx: LiveCtx | None) -> list[dict[str, Any]]:
@@ -69,6 +128,9 @@ def run_scenario(
     """
     options = options or RunOptions()
     events = events or Listener()
+    profile = run_profile(options)
+    if not scenario.resource:
+        scenario = dataclasses.replace(scenario, resource=profile.resource)
     result = Result(
         scenario.id, scenario.path, scenario.case, scenario.title, scenario.description, list(scenario.tags)
     )
@@ -84,11 +146,8 @@ def run_scenario(
     try:
         with stack:
             try:
-                if options.nvml == "real":
-                    from harness.realnode import check_requirements
-
-                    check_requirements(scenario, options)
-                setup = Setup(scenario, options, stack)
+                node_spec = run_gate(scenario, options, profile)
+                setup = Setup(scenario, options, stack, profile, node_spec)
                 ctx = setup.build()
                 result.launcher = type(ctx.launcher).__name__
                 ctx.never = NeverWatch(ctx, scenario.never, ctx.step_title)
@@ -142,6 +201,9 @@ def _run_steps(ctx: LiveCtx, result: Result, events: Listener) -> None:
     for call in ctx.scenario.steps:
         ctx.step = call
         step = call.step
+        if why := not_claimed(ctx.profile, call.requires):
+            _skip_step(ctx, call, result, events, why)
+            continue
         if call.at is not None and call.at > ctx.clock.now():
             ctx.clock.advance(float(call.at) - ctx.clock.now())
         if step.key != "expect":
@@ -170,3 +232,14 @@ def _run_steps(ctx: LiveCtx, result: Result, events: Listener) -> None:
             result.steps.append(record)
             events.step_finished(ctx.scenario.id, record)
     ctx.step = None
+
+
+def _skip_step(ctx: LiveCtx, call: Any, result: Result, events: Listener, reason: str) -> None:
+    """A step gated on a feature the profile does not claim: recorded as skipped, the case goes on."""
+    text = call.name or call.step.describe()
+    ctx.note("step", index=call.index, step=call.step.key, text=text, skipped=reason)
+    now = ctx.clock.now()
+    record = StepResult(call.index, call.step.key, call.title(), str(call.loc), Status.SKIPPED, now, now)
+    record.message = reason
+    result.steps.append(record)
+    events.step_finished(ctx.scenario.id, record)

@@ -24,6 +24,7 @@ from harness.engine import access as engine
 from harness.launchers import LaunchSpec, Unavailable, launchers
 from harness.model.scenario import Scenario
 from harness.options import RunOptions
+from harness.profiles import Profile
 from harness.runner.live import LiveCtx
 from simkit import Clock, ObservationLog
 
@@ -57,11 +58,20 @@ def launcher_kind(scenario: Scenario, options: RunOptions) -> tuple[str, str]:
 class Setup:
     """Makes the node, the kubelet and the plugin launcher of one case (see the module doc)."""
 
-    def __init__(self, scenario: Scenario, options: RunOptions, stack: contextlib.ExitStack) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        options: RunOptions,
+        stack: contextlib.ExitStack,
+        profile: Profile,
+        node_spec: Any,
+    ) -> None:
         self.scenario = scenario
         self.options = options
         self.stack = stack
         self.ctx: LiveCtx | None = None  # as far as it got (for the events of a failed setup)
+        self.profile = profile
+        self.node_spec = node_spec  # the scenario's own node, or the one --node asks for
 
     def guard(self, fn: Callable[[], Any]) -> None:
         def safe() -> None:
@@ -84,8 +94,16 @@ class Setup:
         log = ObservationLog(clock)
         kind, command = launcher_kind(scenario, self.options)
         # The first event; it also keeps the log truthy for components that test `log or ...`.
-        log.append("harness", "setup", scenario=scenario.id, tmp=tmp, launcher=kind, nvml=self.options.nvml)
-        ctx = self.ctx = LiveCtx(scenario, clock, log, paths, real=self.options.nvml == "real")
+        log.append(
+            "harness",
+            "setup",
+            scenario=scenario.id,
+            tmp=tmp,
+            launcher=kind,
+            nvml=self.options.nvml,
+            profile=self.profile.name,
+        )
+        ctx = self.ctx = LiveCtx(scenario, clock, log, paths, self.profile, real=self.options.nvml == "real")
         self.node(ctx, kind)
         self.kube_node(ctx, len(ctx.gpus()))
         self.kubelet(ctx)
@@ -103,7 +121,11 @@ class Setup:
         spec = self.scenario.node
         try:
             node = FakeNVML.from_spec(
-                spec.source(), seed=spec.seed, clock=ctx.clock, log=ctx.log, max_gpus=limits.NODE_GPUS.value()
+                self.node_spec,
+                seed=spec.seed,
+                clock=ctx.clock,
+                log=ctx.log,
+                max_gpus=limits.NODE_GPUS.value(),
             )
         except (ValueError, OSError) as exc:
             raise StepFailed(f"cannot build the node {spec.spec!r} ({spec.loc}): {exc}") from None
@@ -152,10 +174,13 @@ class Setup:
         plugin = self.scenario.plugin
         args = [ctx.t(a) for a in plugin.args]
         if plugin.config is not None:
+            flag = self.profile.config_flag
+            if flag is None:
+                raise Skip(f"the plugin profile '{self.profile.name}' names no config_flag for 'config:'")
             config_path = os.path.join(ctx.paths.tmp, "config.yaml")
             with open(config_path, "w", encoding="utf-8") as f:
                 yaml.safe_dump(plugin.config, f)
-            args += ["--config-file", config_path]
+            args += [flag, config_path]
         nvml_endpoint = "real" if ctx.real else f"connect:{ctx.paths.nvml_socket}"
         spec = LaunchSpec(
             args,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harness.context import StepFailed
-from harness.errors import ScenarioError
+from harness.errors import ScenarioError, did_you_mean
 from harness.loader import YNode
 from harness.model.base import Step
 from harness.model.calls import ConditionSet
@@ -25,6 +25,25 @@ if TYPE_CHECKING:
     from harness.context import Ctx
 
 TIMING = ("within", "for")
+BOUND_PREFIX = "profile."
+
+
+def _within(node: YNode) -> Duration | str:
+    """A duration, or ``profile.NAME``: one of the plugin profile's time bounds, read at run time."""
+    value = node.value
+    if isinstance(value, str) and value.startswith(BOUND_PREFIX):
+        from harness.profiles import BOUNDS
+
+        name = value[len(BOUND_PREFIX) :]
+        if name not in BOUNDS:
+            raise ScenarioError(
+                node.loc,
+                f"'{value}' is not a bound of the plugin profile",
+                expected=f"a duration or one of {', '.join(BOUND_PREFIX + b for b in BOUNDS)}",
+                suggestion=did_you_mean(name, BOUNDS),
+            )
+        return name
+    return Duration.from_yaml(node)
 
 
 @step("expect")
@@ -33,13 +52,13 @@ class Expect(Step):
     """Conditions that must hold: eventually ('within', default: the scenario's) or throughout ('for')."""
 
     conditions: ConditionSet
-    within: Duration | None = None
+    within: Duration | str | None = None  # a str names a bound of the plugin profile
     for_: Duration | None = None
 
     @classmethod
     def from_yaml(cls, node: YNode, ctx: ParseCtx) -> Expect:
         conditions = ConditionSet.parse(node, ctx, "'expect'", extra_keys=TIMING)
-        within = Duration.from_yaml(node.value["within"]) if "within" in node.value else None
+        within = _within(node.value["within"]) if "within" in node.value else None
         for_ = Duration.from_yaml(node.value["for"]) if "for" in node.value else None
         if within is None and for_ is None and not node.is_map:  # pragma: no cover - parse() rejected it
             raise ScenarioError(node.loc, "expect needs conditions")
@@ -53,7 +72,9 @@ class Expect(Step):
 
     def describe(self) -> str:
         timing = []
-        if self.within is not None:
+        if isinstance(self.within, str):
+            timing.append(f"within the profile's {self.within} bound")
+        elif self.within is not None:
             timing.append(f"within {self.within}")
         if self.for_ is not None:
             timing.append(f"for {self.for_}")
@@ -63,6 +84,8 @@ class Expect(Step):
         within: float | None = self.within
         if within is None and self.for_ is None:
             within = ctx.scenario.within
+        if isinstance(within, str):
+            within = Duration(ctx.profile.bound(within))
         if within is not None:
             self._eventually(ctx, float(within))
         if self.for_ is not None:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from harness.context import Ctx
 
 BY_KEY: dict[str, Fault] = {f.name: f for f in FAULTS}
+ALL_GPUS = "all"  # gpu: all - one fault on every GPU of the node (XIDs, ECC errors)
 
 
 def _yaml_type(param: Param) -> Any:
@@ -120,18 +121,23 @@ class _Inject(Step):
 
     def run(self, ctx: Ctx) -> None:
         fault = self.fault
+        every = [p.name for p in fault.params if p.kind == "gpu" and str(getattr(self, p.name)) == ALL_GPUS]
         try:
+            if every:  # gpu: all - the fault once on each GPU of the node
+                for index in range(ctx.devices.count()):
+                    fault.apply(ctx.node, {**self._resolve(ctx, fault, skip=every[0]), every[0]: index})
+                return
             fault.apply(ctx.node, self._resolve(ctx, fault))
         except (ValueError, LookupError) as exc:
             raise StepFailed(f"the node refused the fault: {exc}") from None
 
-    def _resolve(self, ctx: Ctx, fault: Fault) -> dict[str, Any]:
+    def _resolve(self, ctx: Ctx, fault: Fault, skip: str = "") -> dict[str, Any]:
         """The scenario's values as the catalogue's arguments (GPU aliases resolved on the node)."""
         args: dict[str, Any] = {}
         takes_instance = {"gi", "ci"} <= {p.name for p in fault.params}
         for param in fault.params:
             value = getattr(self, param.name)
-            if value is None:
+            if value is None or param.name == skip:
                 continue
             if param.kind == "gpu":
                 rendered = ctx.t(str(value))

@@ -11,6 +11,7 @@ from harness.context import StepError, StepFailed
 from harness.errors import ScenarioError
 from harness.loader import YNode
 from harness.model.base import Step
+from harness.model.counts import Count
 from harness.model.matcher import TextMatcher
 from harness.model.numbers import Natural
 from harness.model.registry import step
@@ -18,6 +19,7 @@ from harness.model.schema import doc, one_field_shorthand
 
 if TYPE_CHECKING:
     from harness.context import Ctx
+    from harness.templating import Resolver
 
 
 @dataclass
@@ -25,7 +27,10 @@ class ContainerSpec:
     """A container and its extended-resource limits."""
 
     name: str = doc("container name")
-    gpus: Natural | None = doc("shorthand: this many devices of the scenario's resource", default=None)
+    gpus: Count | None = doc(
+        "shorthand: this many devices of the scenario's resource (a count such as 2 or '{gpus}')",
+        default=None,
+    )
     limits: dict[str, Natural] = doc(
         "limits per resource, e.g. {nvidia.com/mig-1g.10gb: 1}", default_factory=dict
     )
@@ -33,10 +38,10 @@ class ContainerSpec:
         "an init container with restartPolicy Always (a sidecar: keeps its devices)", default=False
     )
 
-    def limits_for(self, resource: str) -> dict[str, int]:
+    def limits_for(self, resource: str, resolver: Resolver) -> dict[str, int]:
         limits: dict[str, int] = dict(self.limits)
         if self.gpus is not None:
-            limits[resource] = self.gpus
+            limits[resource] = self.gpus.value(resolver)
         return limits
 
 
@@ -65,8 +70,9 @@ class Admit(Step):
     init_containers: list[ContainerSpec] = doc(
         "init containers, run in order before the app containers", default_factory=list
     )
-    gpus: Natural | None = doc(
-        "shorthand for one container 'main' asking for this many devices", default=None
+    gpus: Count | None = doc(
+        "shorthand for one container 'main' asking for this many devices (2, '{gpus}', '{gpus-1}')",
+        default=None,
     )
     fails: TextMatcher | None = doc("the admission must fail with a message matching this", default=None)
     manifest: str | None = doc(
@@ -105,7 +111,7 @@ class Admit(Step):
         containers = self.containers or [ContainerSpec("main", self.gpus)]
 
         def make(spec: ContainerSpec) -> Any:
-            return Container(spec.name, spec.limits_for(resource), restartable=spec.restartable)
+            return Container(spec.name, spec.limits_for(resource, ctx), restartable=spec.restartable)
 
         return Pod(
             self.pod,

@@ -21,6 +21,7 @@ from harness.context import StepFailed
 from harness.errors import ScenarioError
 from harness.loader import YNode
 from harness.model.base import Step
+from harness.model.counts import Count
 from harness.model.declared import DeviceText
 from harness.model.duration import Duration
 from harness.model.matcher import Matcher, TextMatcher
@@ -53,7 +54,7 @@ class Call(Step):
     must_include: list[DeviceText] = doc(
         "GetPreferredAllocation: devices that must be in the answer", default_factory=list
     )
-    size: int = doc("GetPreferredAllocation: allocation size", default=1)
+    size: Count = doc("GetPreferredAllocation: allocation size (2, '{gpus}', ...)", default=Count("1"))
     expect: Matcher | None = doc(
         "the answer: preferred → list of device IDs; Allocate → the container "
         "response {envs, mounts, devices, annotations, cdi_devices}; options → "
@@ -62,6 +63,11 @@ class Call(Step):
     )
     error: TextMatcher | None = doc("the call must fail with a message matching this", default=None)
     timeout: Duration = doc("deadline of the call", default=Duration(10.0))
+    wait_for_ready: bool = doc(
+        "wait (up to 'timeout') for the socket to appear and serve instead of failing at once "
+        "(gRPC wait-for-ready): how a case waits for a plugin that serves without registering",
+        default=False,
+    )
 
     def validate(self, node: YNode) -> None:
         if self.expect is not None and self.error is not None:
@@ -95,9 +101,9 @@ class Call(Step):
         return str(endpoint.socket_path)
 
     def _request(self, ctx: Ctx, stub: Any) -> Any:
-        timeout = float(self.timeout)
+        kw: dict[str, Any] = {"timeout": float(self.timeout), "wait_for_ready": self.wait_for_ready}
         if self.rpc == "GetDevicePluginOptions":
-            reply = stub.GetDevicePluginOptions(pb.Empty(), timeout=timeout)
+            reply = stub.GetDevicePluginOptions(pb.Empty(), **kw)
             return {
                 "pre_start_required": reply.pre_start_required,
                 "get_preferred_allocation_available": reply.get_preferred_allocation_available,
@@ -108,15 +114,15 @@ class Call(Step):
                     pb.ContainerPreferredAllocationRequest(
                         available_deviceIDs=self._ids(ctx, self.available),
                         must_include_deviceIDs=self._ids(ctx, self.must_include),
-                        allocation_size=self.size,
+                        allocation_size=self.size.value(ctx),
                     )
                 ]
             )
-            reply = stub.GetPreferredAllocation(request, timeout=timeout)
+            reply = stub.GetPreferredAllocation(request, **kw)
             return list(reply.container_responses[0].deviceIDs) if reply.container_responses else []
         if self.rpc == "PreStartContainer":
             stub.PreStartContainer(
-                pb.PreStartContainerRequest(devices_ids=self._ids(ctx, self.devices)), timeout=timeout
+                pb.PreStartContainerRequest(devices_ids=self._ids(ctx, self.devices)), **kw
             )
             return {}
         from fake_kubelet.responses import response_to_dict
@@ -124,7 +130,7 @@ class Call(Step):
         allocate = pb.AllocateRequest(
             container_requests=[pb.ContainerAllocateRequest(devices_ids=self._ids(ctx, self.devices))]
         )
-        reply = stub.Allocate(allocate, timeout=timeout)
+        reply = stub.Allocate(allocate, **kw)
         if len(reply.container_responses) != 1:
             raise StepFailed(
                 f"Allocate answered {len(reply.container_responses)} container responses for one "
@@ -134,7 +140,10 @@ class Call(Step):
 
     def run(self, ctx: Ctx) -> None:
         socket = self._socket(ctx)
-        with grpc.insecure_channel(unix_target(socket), options=[("grpc.enable_http_proxy", 0)]) as channel:
+        options = [("grpc.enable_http_proxy", 0)]
+        if self.wait_for_ready:  # reconnect soon after the socket appears, not after gRPC's 1 s backoff
+            options += [("grpc.initial_reconnect_backoff_ms", 20), ("grpc.max_reconnect_backoff_ms", 100)]
+        with grpc.insecure_channel(unix_target(socket), options=options) as channel:
             stub = api_pb2_grpc.DevicePluginStub(channel)  # type: ignore[no-untyped-call]
             try:
                 answer = self._request(ctx, stub)

@@ -56,3 +56,25 @@ def test_a_mig_alias_on_a_gpu_without_mig_says_so() -> None:
 def test_gpu_index_accepts_alias_index_and_uuid() -> None:
     t = table()
     assert [t.gpu_index("gpu1"), t.gpu_index("1"), t.gpu_index("GPU-1")] == [1, 1, 1]
+
+
+def test_negative_aliases_count_from_the_end_of_the_node() -> None:
+    t = table()
+    assert t.device_id("gpu-1") == "GPU-1" and t.device_id("gpu-2") == "GPU-0"
+    assert t.gpu_index("gpu-1") == 1
+    with pytest.raises(
+        AliasError, match=r"gpu-3 names GPU -3 \(counting from the end\).*\(gpu-1..gpu-2 from the end\)"
+    ):
+        t.device_id("gpu-3")
+
+
+def test_the_profiles_id_scheme_decides_what_an_alias_stands_for() -> None:
+    from harness.devices import OpaqueIds
+
+    by_index = DeviceTable(lambda: GPUS, "index")
+    assert by_index.device_id("gpu1") == "1" and by_index.device_id("gpu1::2") == "1::2"
+    assert by_index.device_id("gpu0/mig0") == "MIG-a"  # MIG devices keep their UUIDs
+    assert by_index.all_gpus() == ["0", "1"] and table().all_gpus("uuid") == ["GPU-0", "GPU-1"]
+    assert table().value(DeviceRef(1, None, None, "uuid")) == "GPU-1"
+    with pytest.raises(OpaqueIds):
+        DeviceTable(lambda: GPUS, "opaque").device_id("gpu0")

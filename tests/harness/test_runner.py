@@ -7,6 +7,7 @@ import sys
 
 from harness.launchers import namespace
 from harness.model.scenario import load
+from harness.requires import NodeFacts
 from harness.runner import RunOptions, run_scenario
 
 REGISTERED = "  - expect: {registered: true, allocatable: 2, within: 5s}\n"
@@ -100,19 +101,19 @@ def test_the_namespace_launcher_skips_with_the_reason_when_unavailable(write, mo
 def test_real_mode_skips_scenarios_needing_the_simulation(write, monkeypatch) -> None:
     from harness import realnode
 
-    monkeypatch.setattr(realnode, "machine", lambda: {"gpus": 8, "mig": False, "nvlink": False})
+    monkeypatch.setattr(realnode, "machine_facts", lambda: NodeFacts(8, real=True))
     result = run(write, "steps:\n  - inject: {gpu_lost: gpu0}\n", nvml="real")
     assert result.status == "skipped"
-    assert "needs the simulated node" in result.skip_reason
+    assert result.skip_reason == "needs a fault only the simulated node can make (gpu_lost)"
 
 
-def test_real_mode_skips_absolute_counts_written_for_another_gpu_count(write, monkeypatch) -> None:
+def test_real_mode_skips_a_case_whose_gpu_range_excludes_the_machine(write, monkeypatch) -> None:
     from harness import realnode
 
-    monkeypatch.setattr(realnode, "machine", lambda: {"gpus": 8, "mig": False, "nvlink": False})
-    result = run(write, "steps:\n" + REGISTERED, nvml="real")
+    monkeypatch.setattr(realnode, "machine_facts", lambda: NodeFacts(8, real=True))
+    result = run(write, "requires: {gpus: 2..4}\nsteps:\n" + REGISTERED, nvml="real")
     assert result.status == "skipped"
-    assert "written for the simulated node's 2 GPUs, this machine has 8" in result.skip_reason
+    assert result.skip_reason == "needs 2 to 4 GPUs, the node has 8"
 
 
 def test_real_mode_runs_on_the_machines_nvml_with_injected_xids_overlaid(write, monkeypatch) -> None:
@@ -124,7 +125,7 @@ def test_real_mode_runs_on_the_machines_nvml_with_injected_xids_overlaid(write, 
 
     machine_nvml = FakeNVML.from_spec("2xH100", seed=7)
     monkeypatch.setitem(sys.modules, "pynvml", machine_nvml)
-    monkeypatch.setattr(realnode, "machine", lambda: {"gpus": 2, "mig": False, "nvlink": False})
+    monkeypatch.setattr(realnode, "machine_facts", lambda: NodeFacts(2, real=True))
     result = run(
         write,
         "steps:\n" + REGISTERED + "  - inject: {xid: 79, gpu: gpu1}\n"

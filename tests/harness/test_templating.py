@@ -42,6 +42,29 @@ def test_an_unbalanced_brace_is_an_error_with_the_fix() -> None:
     assert "{{" in info.value.hint
 
 
+def test_node_relative_templates_parse_and_print_back() -> None:
+    from harness.templating import AllGpusRef, CountRef, ProfileRef, _unparse
+
+    assert templating.parse_expr("gpu-1") == DeviceRef(-1, None, None, None)
+    assert templating.parse_expr("gpu-2::1.uuid") == DeviceRef(-2, None, 1, "uuid")
+    for text, count in (("gpus", 4), ("gpus-1", 3), ("gpus+2", 6), ("gpus*4", 16), ("(gpus-1)*4", 12)):
+        expr = templating.parse_expr(text)
+        assert isinstance(expr, CountRef) and expr.apply(4) == count
+        assert templating.parse_expr(_unparse(expr)) == expr
+    assert templating.parse_expr("all_gpus.index") == AllGpusRef("index")
+    assert templating.parse_expr("profile.visible_devices") == ProfileRef("visible_devices")
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [("gpus-1*4", "(gpus-1)*4"), ("profile.resorce", "did you mean 'resource'"), ("all_gpus.uid", "uuid")],
+)
+def test_a_malformed_node_template_says_what_to_write(text: str, hint: str) -> None:
+    with pytest.raises(TemplateError) as info:
+        templating.parse_expr(text)
+    assert hint in info.value.hint
+
+
 def test_a_command_line_renders_word_by_word_with_the_launchers_plain_values_first() -> None:
     values = templating.PlainValues({"socket_dir": "/var/lib/kubelet/device-plugins"}, Resolver())
     argv = templating.render_argv("plugin --socket-dir {socket_dir} --only '{gpu0.uuid} x'", values)
