@@ -6,6 +6,7 @@
     dp-harness show scenarios/health/xid-fatal-marks-unhealthy.yaml [--case 79]
     dp-harness schema            # the reference tables of docs/scenarios.md
     dp-harness conformance       # the generated part of docs/conformance.md
+    dp-harness diff scenarios/ --plugin-a ours --plugin-b CMD   # kubelet-visible differences
 
 Each command is a module of this package with ``add_arguments(parser)`` and ``main(args) ->
 int``; adding one is a module and a row of :data:`COMMANDS`. Exit status: 0 all passed (or
@@ -38,6 +39,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("show", "run one scenario case and print its steps and timeline", "harness.cli.show"),
     Command("schema", "print the language reference (markdown)", "harness.cli.schema"),
     Command("conformance", "print the generated part of docs/conformance.md", "harness.cli.conformance"),
+    Command("diff", "run cases with two plugins, list what the kubelet saw differently", "harness.cli.diff"),
 )
 
 

@@ -1,0 +1,117 @@
+"""``dp-harness diff PATHS --plugin-a CMD --plugin-b CMD``: run every case with both, list the differences.
+
+``ours`` as a side is our plugin in-process. The table goes to the console; the same table, as
+an HTML section, to ``diff.html`` in this run's report folder (``reports/<time>/``, with
+``reports/latest`` pointing at it). Exit status: 0 when the kubelet saw the same of both
+plugins in every case, 1 when it did not, 2 for bad input, 5 when nothing was selected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.cli.common import (
+    EXIT_FAILED,
+    EXIT_NOTHING,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    load,
+    select,
+    workers,
+)
+from harness.options import OptionError, RunOptions, quiet_grpc, run_options
+
+OURS = "ours"  # --plugin-a ours: our plugin, in-process
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", help="scenario files, folders, or file::case-id")
+    for side in ("a", "b"):
+        upper = side.upper()
+        parser.add_argument(
+            f"--plugin-{side}",
+            required=True,
+            metavar="CMD",
+            help=f"plugin {upper}: a command line (placeholders as --plugin-cmd), or '{OURS}' for our "
+            "plugin in-process",
+        )
+        parser.add_argument(
+            f"--profile-{side}", default=None, metavar="PROFILE", help=f"plugin {upper}'s profile"
+        )
+        parser.add_argument(f"--launcher-{side}", default=None, help=f"how to run plugin {upper}")
+    parser.add_argument("-k", dest="keywords", default=None, help="select by id/path/tag: 'xid and not 79'")
+    parser.add_argument("-n", dest="workers", type=workers, default=1, metavar="N", help="run in N processes")
+    parser.add_argument("--node", default=None, metavar="SPEC", help="simulate this node for every case")
+    parser.add_argument(
+        "--tolerance", default="1s", help="timing differences up to this much are not reported (default 1s)"
+    )
+    parser.add_argument(
+        "--reports-dir", default="reports", help="where this run's folder with diff.html goes ('' for none)"
+    )
+
+
+def _side(args: argparse.Namespace, side: str) -> tuple[str, RunOptions]:
+    from harness.runner import check_run, run_profile
+
+    command = getattr(args, f"plugin_{side}")
+    if command != OURS and not command.strip():
+        raise UsageError(f"--plugin-{side} is empty: give a command line, or '{OURS}' for our plugin")
+    values = {
+        "plugin_cmd": None if command == OURS else command,
+        "launcher": getattr(args, f"launcher_{side}"),
+        "plugin_profile": getattr(args, f"profile_{side}"),
+        "node": args.node,
+    }
+    try:
+        options = run_options(values)
+        check_run(options)
+    except OptionError as exc:
+        raise UsageError(f"plugin {side.upper()}: {exc}") from None
+    return f"{command} [{run_profile(options).name}]", options
+
+
+def _tolerance(text: str) -> float:
+    from harness.errors import UNKNOWN, ScenarioError
+    from harness.loader import YNode
+    from harness.model.duration import Duration
+
+    try:
+        return float(Duration.from_yaml(YNode(text, UNKNOWN)))
+    except ScenarioError:
+        raise UsageError(f"--tolerance {text!r}: give a duration such as 500ms or 2s") from None
+
+
+def main(args: argparse.Namespace) -> int:
+    quiet_grpc(False)
+    from harness.diff.render import html_page, table
+    from harness.diff.run import CaseDiff, DiffSide, diff_cases
+
+    tolerance = _tolerance(args.tolerance)
+    a, b = (DiffSide(*_side(args, side)) for side in ("a", "b"))
+    loaded = load(args.paths)
+    scenarios = select(loaded.scenarios, args.keywords)
+    if not scenarios:
+        print(f"no cases selected ({len(loaded.scenarios)} loaded); nothing ran")
+        return EXIT_USAGE if loaded.errors else EXIT_NOTHING
+
+    def progress(case: CaseDiff) -> None:
+        mark = "SAME" if not case.differences else f"DIFF {len(case.differences)}"
+        print(f"{mark:<8} {case.case}", flush=True)
+
+    cases = diff_cases(scenarios, a, b, workers=args.workers, tolerance=tolerance, on_case=progress)
+    print()
+    print(table(cases, a, b))
+    if args.reports_dir:
+        from harness.reports.folder import new_run_folder, point_latest
+
+        base = Path(args.reports_dir)
+        folder = new_run_folder(base)
+        (folder / "diff.html").write_text(html_page(cases, a, b), encoding="utf-8")
+        point_latest(base, folder)
+        print(f"report: {folder / 'diff.html'}", file=sys.stderr)
+    if loaded.errors:
+        return EXIT_USAGE
+    return EXIT_FAILED if any(c.differences for c in cases) else EXIT_OK

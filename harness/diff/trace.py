@@ -1,0 +1,157 @@
+"""What the kubelet saw of one case, step by step: the part of a run that two plugins are compared on.
+
+A :class:`Trace` is drawn from a case's observation log (``Result.events``): for every action
+step of the scenario (``expect`` steps only wait, so what is seen while one waits belongs to the
+action before it; what happens before the first action belongs to "start"), the kubelet-visible
+facts that action produced (registrations, options, the device
+sets and their health over time, Allocate / GetPreferredAllocation / PreStartContainer answers
+and errors, admissions, direct calls, plugin exits) and when they happened relative to the
+step's start. Nothing of the plugin's own output is used: two plugins that log differently but
+answer the kubelet alike have equal traces. IDs that are fresh in every answer (the version-4
+UUID in a CDI annotation key) are written ``<uuid>`` so they do not count as differences.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+SETUP = 0  # the step index of what happens before the first step (registration at start)
+
+
+@dataclass
+class StepTrace:
+    """The kubelet-visible facts of one action step and the waits after it (``index`` 0: start)."""
+
+    index: int
+    title: str
+    facts: dict[str, Any] = field(default_factory=dict)  # aspect -> value (lists grow in order)
+    times: dict[str, float] = field(default_factory=dict)  # milestone -> seconds after the step began
+
+
+@dataclass
+class Trace:
+    status: str
+    failed_at: str
+    steps: dict[int, StepTrace]
+
+
+class _Normalizer:
+    """Writes fresh random UUIDs as ``<uuid>``; the node's own UUIDs (same seed, same node) stay."""
+
+    def __init__(self, gpus: list[dict[str, Any]]) -> None:
+        self.keep: set[str] = set()
+        for gpu in gpus:
+            self.keep.update(_UUID.findall(str(gpu.get("uuid", ""))))
+            for mig in gpu.get("mig", []):
+                self.keep.update(_UUID.findall(str(mig)))
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return _UUID.sub(lambda m: m.group(0) if m.group(0) in self.keep else "<uuid>", value)
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        if isinstance(value, dict):
+            return {self(k): self(v) for k, v in value.items()}
+        return value
+
+
+def _device_state(data: dict[str, Any]) -> list[str]:
+    out = []
+    for device in data.get("devices", []):
+        numa = device.get("numa")
+        out.append(f"{device['id']} {device['health']}" + (f" numa={numa}" if numa else ""))
+    return sorted(out)
+
+
+def _add(step: StepTrace, aspect: str, value: Any) -> None:
+    step.facts.setdefault(aspect, []).append(value)
+
+
+def _mark(step: StepTrace, milestone: str, t: float, start: float) -> None:
+    step.times.setdefault(milestone, round(t - start, 6))
+
+
+def trace(result: Any) -> Trace:
+    """The kubelet-visible trace of a finished case (a :class:`harness.result.Result`)."""
+    norm = _Normalizer(result.gpus)
+    steps: dict[int, StepTrace] = {SETUP: StepTrace(SETUP, "start")}
+    current, start = steps[SETUP], 0.0
+    last_devices: dict[str, list[str]] = {}
+    for event in result.events:
+        source, kind, data, t = event["source"], event["kind"], event.get("data", {}), float(event["t"])
+        if source == "harness" and kind == "step":
+            if data.get("step") == "expect":
+                continue  # a wait: what it sees belongs to the action before it
+            index = int(data.get("index", 0))
+            title = str(data.get("text", ""))
+            _settle(current, last_devices)
+            current = steps.setdefault(index, StepTrace(index, title))
+            start = t
+            if data.get("skipped"):
+                _add(current, "step skipped", str(data["skipped"]))
+            continue
+        if source == "harness" and kind == "teardown":
+            break
+        if source == "harness" and kind == "rpc":
+            _add(current, f"call {data.get('rpc')}", norm(data.get("error") or data.get("answer")))
+        elif source == "plugin" and kind == "exit":
+            _add(current, "plugin exit code", data.get("code"))
+            _mark(current, "plugin exited", t, start)
+        elif source == "kubelet":
+            _kubelet(current, kind, norm(data), t, start, last_devices)
+    _settle(current, last_devices)
+    return Trace(str(result.status), result.failure.step if result.failure else "", steps)
+
+
+def _settle(step: StepTrace, last: dict[str, list[str]]) -> None:
+    """A step after which a device set did not change still says what it was (unchanged)."""
+    for resource, state in last.items():
+        step.facts.setdefault(f"devices {resource}", [state])
+
+
+def _kubelet(
+    step: StepTrace, kind: str, data: dict[str, Any], t: float, start: float, last: dict[str, list[str]]
+) -> None:
+    resource = data.get("resource", "")
+    if kind == "register":
+        fields = ("resource", "endpoint", "version", "accepted", "reason")
+        _add(step, "register", {k: data.get(k) for k in fields})
+        if data.get("accepted"):
+            _mark(step, "registered", t, start)
+    elif kind == "options":
+        keys = ("resource", "pre_start_required", "get_preferred_allocation_available", "error")
+        _add(step, "options", {k: data.get(k) for k in keys})
+    elif kind == "devices":
+        state = _device_state(data)
+        if last.get(resource) != state:
+            last[resource] = state
+            _add(step, f"devices {resource}", state)
+            _mark(step, f"devices {resource} changed", t, start)
+    elif kind in ("allocate", "preferred_allocation", "prestart"):
+        who = f"{data.get('pod')}/{data.get('container')}"
+        name = {
+            "allocate": "Allocate",
+            "preferred_allocation": "GetPreferredAllocation",
+            "prestart": "PreStart",
+        }[kind]
+        if data.get("error"):
+            _add(step, f"{name} {who} error", data["error"])
+        elif kind == "allocate":
+            _add(step, f"{name} {who} devices", data.get("devices"))
+            for part, value in (data.get("response") or {}).items():
+                _add(step, f"{name} {who} {part}", value)
+        elif kind == "preferred_allocation":
+            _add(step, f"{name} {who}", data.get("response"))
+    elif kind == "admit":
+        _add(
+            step, f"admission {data.get('pod')}", {k: data.get(k) for k in ("admitted", "reason", "message")}
+        )
+    elif kind in ("stream_end", "endpoint_removed"):
+        _add(step, kind, resource)
+    elif kind == "capacity":
+        pass  # follows from the device sets
+    elif kind == "violation":
+        _add(step, "kubelet contract violation", f"{data.get('rule')}: {data.get('detail')}")
