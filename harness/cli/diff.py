@@ -1,9 +1,10 @@
 """``dp-harness diff PATHS --plugin-a CMD --plugin-b CMD``: run every case with both, list the differences.
 
 ``ours`` as a side is our plugin in-process. The table goes to the console; the same table, as
-an HTML section, to ``diff.html`` in this run's report folder (``reports/<time>/``, with
-``reports/latest`` pointing at it). Exit status: 0 when the kubelet saw the same of both
-plugins in every case, 1 when it did not, 2 for bad input, 5 when nothing was selected.
+an HTML section, heads ``index.html`` of this run's report folder (``reports/<time>/``, with
+``reports/latest`` pointing at it), beside each plugin's own case reports (``a/``, ``b/``).
+Exit status: 0 when the kubelet saw the same of both plugins in every case, 1 when it did not,
+2 for bad input, 5 when nothing was selected.
 """
 
 from __future__ import annotations
@@ -106,12 +107,20 @@ def main(args: argparse.Namespace) -> int:
     print(table(cases, a, b))
     if args.reports_dir:
         from harness.reports.folder import new_run_folder, point_latest
+        from harness.reports.html import write_index
+        from harness.reports.write import write_case
 
         base = Path(args.reports_dir)
         folder = new_run_folder(base)
-        (folder / "diff.html").write_text(html_page(cases, a, b), encoding="utf-8")
+        for side, pick in (("a", lambda c: c.a), ("b", lambda c: c.b)):
+            (folder / side).mkdir()
+            for case in cases:
+                write_case(folder / side, pick(case))
+            write_index(folder / side, [pick(c) for c in cases])
+        page = html_page(cases, a, b, sides={"a": "a/index.html", "b": "b/index.html"})
+        (folder / "index.html").write_text(page, encoding="utf-8")
         point_latest(base, folder)
-        print(f"report: {folder / 'diff.html'}", file=sys.stderr)
+        print(f"report: {folder / 'index.html'}", file=sys.stderr)
     if loaded.errors:
         return EXIT_USAGE
     return EXIT_FAILED if any(c.differences for c in cases) else EXIT_OK

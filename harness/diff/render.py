@@ -36,8 +36,11 @@ def table(cases: Sequence[CaseDiff], a: DiffSide, b: DiffSide) -> str:
     return "\n".join(out)
 
 
-def html_section(cases: Sequence[CaseDiff], a: DiffSide, b: DiffSide) -> str:
-    """The same table as an HTML section (``<section id="diff">``) for the run's report."""
+def html_section(
+    cases: Sequence[CaseDiff], a: DiffSide, b: DiffSide, sides: dict[str, str] | None = None
+) -> str:
+    """The same table as an HTML section (``<section id="diff">``) for the run's report; ``sides``
+    links each plugin's name to its own case report."""
     rows = []
     for c in cases:
         for d in c.differences:
@@ -49,21 +52,29 @@ def html_section(cases: Sequence[CaseDiff], a: DiffSide, b: DiffSide) -> str:
             )
     same = sum(1 for c in cases if not c.differences)
     summary = f"{sum(len(c.differences) for c in cases)} differences; {same} of {len(cases)} cases alike"
+    links = sides or {}
+
+    def named(side: str, who: DiffSide) -> str:
+        text = f"<code>{escape(who.name)}</code>"
+        return f'<a href="{escape(links[side])}">{text}</a>' if side in links else text
+
     return (
         '<section id="diff"><h2>Differences between the plugins</h2>'
-        f"<p>A: <code>{escape(a.name)}</code> &nbsp; B: <code>{escape(b.name)}</code>. {escape(summary)}.</p>"
+        f"<p>A: {named('a', a)} &nbsp; B: {named('b', b)}. {escape(summary)}.</p>"
         "<table><tr><th>case</th><th>step</th><th>what</th><th>A</th><th>B</th></tr>"
         + "".join(rows)
         + "</table></section>"
     )
 
 
-def html_page(cases: Sequence[CaseDiff], a: DiffSide, b: DiffSide) -> str:
+def html_page(
+    cases: Sequence[CaseDiff], a: DiffSide, b: DiffSide, sides: dict[str, str] | None = None
+) -> str:
     style = (
         "body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
         "padding:2px 6px;vertical-align:top}tr.timing td{color:#666}code{white-space:pre-wrap}"
     )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>harness diff</title>"
-        f"<style>{style}</style></head><body>{html_section(cases, a, b)}</body></html>\n"
+        f"<style>{style}</style></head><body>{html_section(cases, a, b, sides)}</body></html>\n"
     )

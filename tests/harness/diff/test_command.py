@@ -18,7 +18,9 @@ def test_the_same_plugin_two_ways_shows_no_difference_and_exits_0(write, tmp_pat
     args = ["diff", str(tmp_path / "s"), "--plugin-a", "ours", "--plugin-b", PROCESS, "--profile-b", "ours"]
     assert main([*args, "--reports-dir", str(tmp_path / "r")]) == 0
     assert "no kubelet-visible difference in 1 case " in capsys.readouterr().out
-    assert 'id="diff"' in (tmp_path / "r" / "latest" / "diff.html").read_text()
+    page = (tmp_path / "r" / "latest" / "index.html").read_text()
+    assert 'id="diff"' in page and 'href="a/index.html"' in page
+    assert (tmp_path / "r" / "latest" / "b" / "index.html").is_file()
 
 
 def test_a_plugin_that_answers_allocate_differently_is_shown_field_by_field(write, tmp_path, capsys) -> None:
