@@ -112,11 +112,11 @@ def main(args: argparse.Namespace) -> int:
 
         base = Path(args.reports_dir)
         folder = new_run_folder(base)
-        for side, pick in (("a", lambda c: c.a), ("b", lambda c: c.b)):
+        for side, results in (("a", [c.a for c in cases]), ("b", [c.b for c in cases])):
             (folder / side).mkdir()
-            for case in cases:
-                write_case(folder / side, pick(case))
-            write_index(folder / side, [pick(c) for c in cases])
+            for result in results:
+                write_case(folder / side, result)
+            write_index(folder / side, results)
         page = html_page(cases, a, b, sides={"a": "a/index.html", "b": "b/index.html"})
         (folder / "index.html").write_text(page, encoding="utf-8")
         point_latest(base, folder)

@@ -81,7 +81,7 @@ class Expect(Step):
         return self.conditions.describe() + (f" ({', '.join(timing)})" if timing else "")
 
     def run(self, ctx: Ctx) -> None:
-        within: float | None = self.within
+        within: Duration | str | float | None = self.within
         if within is None and self.for_ is None:
             within = ctx.scenario.within
         if isinstance(within, str):
