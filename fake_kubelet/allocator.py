@@ -5,9 +5,10 @@ The device manager's ``Allocate`` and ``GetDeviceRunContainerOptions`` for one c
 GetPreferredAllocation when the plugin offers it, Allocate with exactly one container
 per call, the response cached in :class:`PodDevices`.
 
-No TopologyManager: devices are not NUMA-aligned (every device falls in the kubelet's
-"no affinity" set), so the preferred-allocation request is the kubelet's no-topology
-one. Where Go iterates a set, we use sorted order (deterministic).
+With a TopologyManager hint the free devices are split into those on the hint's NUMA
+nodes, those on other nodes and those without topology, and taken in that order; without
+one every device is "without topology". Where Go iterates a set, we use sorted order, and
+a preferred answer is taken in the order the plugin gave it (deterministic).
 """
 
 from __future__ import annotations
@@ -22,11 +23,38 @@ from fake_kubelet.errors import AdmissionError, PluginCallError
 from fake_kubelet.events import CallRecord, EventBatch
 from fake_kubelet.manager import DeviceManager
 from fake_kubelet.names import go_quote
+from fake_kubelet.numa import TopologyHint
 from fake_kubelet.pod_devices import Allocation, PodDevices
 from fake_kubelet.pods import Container, Pod
-from fake_kubelet.responses import merge_run_options, response_to_dict
+from fake_kubelet.responses import response_to_dict
+from fake_kubelet.topology_hints import filter_by_affinity
 
 EMPTY_ALLOCATE_RESPONSE = "&AllocateResponse{ContainerResponses:[]*ContainerAllocateResponse{},}"
+
+
+class _Picker:
+    """allocateRemainingFrom: devices taken in order until the request is met."""
+
+    def __init__(self, required: int) -> None:
+        self.required = required
+        self.needed = required
+        self.chosen: list[str] = []
+
+    def take(self, devices: list[str]) -> bool:
+        """Take devices not taken yet; True once the request is met."""
+        for device in devices:
+            if self.needed == 0:
+                break
+            if device not in self.chosen:
+                self.chosen.append(device)
+                self.needed -= 1
+        return self.needed == 0
+
+    def short(self) -> AdmissionError:
+        return AdmissionError(
+            f"unexpectedly allocated less resources than required. Requested: {self.required}, "
+            f"Got: {self.required - self.needed}"
+        )
 
 
 class DeviceAllocator:
@@ -36,16 +64,24 @@ class DeviceAllocator:
         self.manager = manager
         self.pod_devices = pod_devices
 
-    def allocate(self, pod: Pod, container: Container, reusable: dict[str, set[str]], running: bool) -> None:
+    def allocate(
+        self,
+        pod: Pod,
+        container: Container,
+        reusable: dict[str, set[str]],
+        running: bool,
+        hint: TopologyHint | None = None,
+    ) -> None:
         """allocateContainerResources: one Allocate per resource with devices to allocate.
 
         ``running``: the container runs already (a kubelet restart): it keeps its devices.
+        ``hint``: the TopologyManager's affinity for the container (None: no alignment).
         """
         for resource, required in container.limits.items():
             if required == 0 or not self.manager.is_device_plugin_resource(resource):
                 continue
             chosen = self._devices_to_allocate(
-                pod, container, resource, required, reusable.get(resource, set()), running
+                pod, container, resource, required, reusable.get(resource, set()), running, hint
             )
             if not chosen:
                 continue
@@ -62,65 +98,83 @@ class DeviceAllocator:
                 )
 
     def _devices_to_allocate(
-        self, pod: Pod, container: Container, resource: str, required: int, reusable: set[str], running: bool
+        self,
+        pod: Pod,
+        container: Container,
+        resource: str,
+        required: int,
+        reusable: set[str],
+        running: bool,
+        hint: TopologyHint | None,
     ) -> list[str]:
-        with self.manager.events() as events:
-            with self.manager.lock:
-                existing = self.pod_devices.get(pod.uid, container.name, resource)
-                if existing is not None and len(existing.devices) != required:
-                    raise AdmissionError(
-                        f"pod {go_quote(pod.uid)} container {go_quote(container.name)} changed request for "
-                        f"resource {go_quote(resource)} from {len(existing.devices)} to {required}"
-                    )
-                if existing is not None and running:
-                    return []  # kubelet restart: the container runs and already has its devices
-                entry = self.manager.entry(resource)
-                if entry is None or not entry.reported:
-                    raise AdmissionError(f"cannot allocate unregistered device {resource}")
-                healthy = set(entry.healthy)
-                if not healthy:
-                    raise AdmissionError(
-                        f"no healthy devices present; cannot allocate unhealthy devices {resource}"
-                    )
-                if existing is not None and not healthy.issuperset(existing.devices):
-                    raise AdmissionError(
-                        "previously allocated devices are no longer healthy; cannot allocate unhealthy "
-                        f"devices {resource}"
-                    )
-                needed = required - (len(existing.devices) if existing else 0)
-                if needed <= 0:
-                    return []
-                chosen = sorted(reusable)[:needed]
-                needed -= len(chosen)
-                if needed == 0:
-                    return chosen
-                available = healthy - self.pod_devices.in_use(resource)
-                if len(available) < needed:
-                    raise AdmissionError(
-                        f"requested number of devices unavailable for {resource}. "
-                        f"Requested: {needed}, Available: {len(available)}"
-                    )
-                endpoint = entry.active
-            if endpoint is None:
-                raise AdmissionError(f"endpoint not found in cache for a registered resource: {resource}")
-            if endpoint.options is not None and endpoint.options.get_preferred_allocation_available:
-                offered = sorted(available | set(chosen))
-                preferred = self._call_preferred(
-                    events, pod, container, resource, endpoint, offered, list(chosen), required
+        """devicesToAllocate: reused devices, then aligned ones, with the plugin's preference asked
+        where the kubelet asks it (available = aligned or free, plus those chosen; must_include =
+        those chosen; size = the container's full request)."""
+        with self.manager.lock:
+            existing = self.pod_devices.get(pod.uid, container.name, resource)
+            if existing is not None and len(existing.devices) != required:
+                raise AdmissionError(
+                    f"pod {go_quote(pod.uid)} container {go_quote(container.name)} changed request for "
+                    f"resource {go_quote(resource)} from {len(existing.devices)} to {required}"
                 )
-                for device in preferred:
-                    if needed == 0:
-                        break
-                    if device in available and device not in chosen:
-                        chosen.append(device)
-                        needed -= 1
-            for device in sorted(available):
-                if needed == 0:
-                    break
-                if device not in chosen:
-                    chosen.append(device)
-                    needed -= 1
-            return chosen
+            if existing is not None and running:
+                return []  # kubelet restart: the container runs and already has its devices
+            entry = self.manager.entry(resource)
+            if entry is None or not entry.reported:
+                raise AdmissionError(f"cannot allocate unregistered device {resource}")
+            healthy = set(entry.healthy)
+            if not healthy:
+                raise AdmissionError(
+                    f"no healthy devices present; cannot allocate unhealthy devices {resource}"
+                )
+            if existing is not None and not healthy.issuperset(existing.devices):
+                raise AdmissionError(
+                    "previously allocated devices are no longer healthy; cannot allocate unhealthy "
+                    f"devices {resource}"
+                )
+            if existing is not None:
+                return []  # the container has its devices already
+            pick = _Picker(required)
+            if pick.take(sorted(reusable)):
+                return pick.chosen
+            available = healthy - self.pod_devices.in_use(resource)
+            if len(available) < pick.needed:
+                raise AdmissionError(
+                    f"requested number of devices unavailable for {resource}. "
+                    f"Requested: {pick.needed}, Available: {len(available)}"
+                )
+            aligned, unaligned, without = filter_by_affinity(entry, hint, available)
+            endpoint = entry.active
+        if endpoint is None:
+            raise AdmissionError(f"endpoint not found in cache for a registered resource: {resource}")
+        asks = endpoint.options is not None and endpoint.options.get_preferred_allocation_available
+        with self.manager.events() as events:
+
+            def preferred(offered: set[str]) -> list[str]:
+                if not asks:
+                    return []
+                return self._call_preferred(
+                    events,
+                    pod,
+                    container,
+                    resource,
+                    endpoint,
+                    sorted(offered | set(pick.chosen)),
+                    sorted(pick.chosen),
+                    required,
+                )
+
+            if pick.needed < len(aligned):
+                if pick.take([d for d in preferred(aligned) if d in aligned]) or pick.take(sorted(aligned)):
+                    return pick.chosen
+                raise pick.short()
+            if pick.take(sorted(aligned)):
+                return pick.chosen
+            if pick.take([d for d in preferred(available) if d in available]):
+                return pick.chosen
+            if pick.take(sorted(unaligned)) or pick.take(sorted(without)):
+                return pick.chosen
+            raise pick.short()
 
     def _call_preferred(
         self,
@@ -158,7 +212,12 @@ class DeviceAllocator:
                     ]
                 )
                 response = self.manager.call(
-                    events, resource, endpoint.client, "GetPreferredAllocation", request
+                    events,
+                    resource,
+                    endpoint.client,
+                    "GetPreferredAllocation",
+                    request,
+                    about=about(pod, container),
                 )
                 answers = list(response.container_responses)
                 if len(answers) != 1:
@@ -222,7 +281,9 @@ class DeviceAllocator:
                     request = pb.AllocateRequest(
                         container_requests=[pb.ContainerAllocateRequest(devices_ids=ids)]
                     )
-                    response = manager.call(events, resource, endpoint.client, "Allocate", request)
+                    response = manager.call(
+                        events, resource, endpoint.client, "Allocate", request, about=about(pod, container)
+                    )
                     answers: list[pb.ContainerAllocateResponse] = list(response.container_responses)
                     if len(answers) != 1:
                         manager.violation(
@@ -242,52 +303,6 @@ class DeviceAllocator:
                 raise AdmissionError(str(failure)) from None
             return answers[0]
 
-    def run_container_options(self, pod: Pod, container: Container, running: bool) -> dict[str, Any]:
-        """GetDeviceRunContainerOptions: PreStart per resource, lazy re-allocation, merged options."""
-        needs_reallocate = False
-        for resource, limit in container.limits.items():
-            if limit == 0 or not self.manager.is_device_plugin_resource(resource):
-                continue
-            self._prestart_if_needed(pod, container, resource)
-            if self.pod_devices.get(pod.uid, container.name, resource) is None:
-                needs_reallocate = True  # node-reboot race: no cached allocation
-        if needs_reallocate:
-            self.allocate(pod, container, {}, running)
-            self.manager.write_checkpoint()
-        allocations = self.pod_devices.container(pod.uid, container.name).values()
-        return merge_run_options([response_to_dict(a.response) for a in allocations])
 
-    def _prestart_if_needed(self, pod: Pod, container: Container, resource: str) -> None:
-        with self.manager.lock:
-            entry = self.manager.entry(resource)
-            endpoint = entry.active if entry else None
-            alloc = self.pod_devices.get(pod.uid, container.name, resource)
-        if endpoint is None:
-            raise AdmissionError(f"endpoint not found in cache for a registered resource: {resource}")
-        if endpoint.options is None or not endpoint.options.pre_start_required:
-            return
-        if alloc is None:
-            raise AdmissionError(
-                f"no devices found allocated in local cache for pod {pod.uid}, container "
-                f"{container.name}, resource {resource}"
-            )
-        ids = sorted(alloc.devices)
-        with self.manager.events() as events:
-            try:
-                with CallRecord(
-                    events, "prestart", resource=resource, pod=pod.name, container=container.name, devices=ids
-                ):
-                    if endpoint.stopped or endpoint.client is None:
-                        raise PluginCallError(endpoint.stopped_error())
-                    self.manager.call(
-                        events,
-                        resource,
-                        endpoint.client,
-                        "PreStartContainer",
-                        pb.PreStartContainerRequest(devices_ids=ids),
-                        timeout=self.manager.timeouts.prestart,
-                    )
-            except PluginCallError as failure:
-                raise AdmissionError(
-                    f"device plugin PreStartContainer rpc failed with err: {failure}"
-                ) from None
+def about(pod: Pod, container: Container) -> dict[str, Any]:
+    return {"pod": pod.name, "container": container.name}

@@ -21,7 +21,7 @@ from fake_kubelet import contract
 from fake_kubelet.contract import Violation
 from fake_kubelet.endpoint import Endpoint, PluginClient
 from fake_kubelet.errors import PluginCallError
-from fake_kubelet.events import EventBatch
+from fake_kubelet.events import SOURCE, EventBatch
 from fake_kubelet.pod_devices import PodDevices
 from fake_kubelet.resources import ResourceEntry, ResourceTable
 from fake_kubelet.responses import device_to_dict
@@ -76,6 +76,7 @@ class DeviceManager:
         self._generation = 0  # bumped on every stop: work of an older kubelet "process" is dropped
         self._violations: list[Violation] = []
         self._written: tuple[int, dict[str, list[str]]] | None = None  # what the file holds now
+        self.on_health_change: Callable[[set[str]], None] | None = None  # pod UIDs
 
     def events(self) -> EventBatch:
         return EventBatch(self.log)
@@ -188,7 +189,12 @@ class DeviceManager:
                 entry.endpoints[client.socket_path] = endpoint
 
     def devices_listed(self, client: PluginClient, response: pb.ListAndWatchResponse) -> None:
-        """genericDeviceUpdateCallback: the message replaces the resource's whole device set."""
+        """genericDeviceUpdateCallback: the message replaces the resource's whole device set.
+
+        Pods holding a device whose reported health changed (or that came back) are passed to
+        ``on_health_change`` (the ResourceHealthStatus update channel).
+        """
+        touched: set[str] = set()
         with self.events() as events, self.lock:
             if not self.is_current(client.generation):
                 return
@@ -198,6 +204,9 @@ class DeviceManager:
                 self.violation(events, rule, resource, detail)
             devices = {d.ID: device_to_dict(d) for d in response.devices}
             old = entry.devices
+            if self.on_health_change is not None:
+                moved = [i for i, d in devices.items() if i not in old or old[i]["health"] != d["health"]]
+                touched = self.pod_devices.owners(resource, moved) if moved else set()
             entry.devices = devices
             entry.healthy = {d.ID for d in response.devices if d.health == HEALTHY}
             entry.unhealthy = {d.ID for d in response.devices if d.health != HEALTHY}
@@ -216,6 +225,8 @@ class DeviceManager:
             )
             self.table.capacity_events(events)
             self.write_checkpoint()
+        if touched and self.on_health_change is not None:
+            self.on_health_change(touched)
 
     def plugin_disconnected(self, client: PluginClient, events: EventBatch) -> None:
         """Its devices turn unhealthy and the grace period starts, unless a live instance takes over."""
@@ -281,14 +292,28 @@ class DeviceManager:
         method: str,
         request: Any,
         timeout: float | None = None,
+        about: dict[str, Any] | None = None,
     ) -> Any:
-        """Call ``method`` on the plugin with a deadline (given up when the kubelet stops);
-        record deadline and response-time violations."""
+        """Call ``method`` on the plugin with a deadline (given up when the kubelet stops).
+
+        A ``call_started`` event goes out at once (``about`` adds pod and container), so a
+        scenario can act while the call is in flight; deadline and response-time violations
+        join ``events``.
+        """
         timeout = self.timeouts.call if timeout is None else timeout
         started = self.clock.now()
+        deadline = started + timeout
+        self.log.append(
+            SOURCE,
+            "call_started",
+            method=method,
+            resource=resource,
+            endpoint=client.endpoint,
+            **(about or {}),
+        )
         try:
             return call_unary(
-                self.clock, getattr(client.stub, method), request, timeout, self.aborter(client.generation)
+                self.clock, getattr(client.stub, method), request, deadline, self.aborter(client.generation)
             )
         except PluginCallError as failure:
             if failure.deadline:

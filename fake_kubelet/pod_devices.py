@@ -65,6 +65,28 @@ class PodDevices:
         with self._lock:
             return {d for (_, _, r), a in self._allocs.items() if r == resource for d in a.devices}
 
+    def pod_resource_devices(self, pod_uid: str, resource: str) -> set[str]:
+        """Devices of ``resource`` that any container of the pod holds."""
+        with self._lock:
+            return {
+                d
+                for (uid, _, r), a in self._allocs.items()
+                if uid == pod_uid and r == resource
+                for d in a.devices
+            }
+
+    def owners(self, resource: str, devices: list[str]) -> set[str]:
+        """UIDs of the pods holding any of ``devices`` of ``resource``."""
+        wanted = set(devices)
+        with self._lock:
+            return {
+                uid for (uid, _, r), a in self._allocs.items() if r == resource and wanted & set(a.devices)
+            }
+
+    def pod_uids(self) -> set[str]:
+        with self._lock:
+            return {uid for uid, _, _ in self._allocs}
+
     def has_resource(self, resource: str) -> bool:
         with self._lock:
             return any(r == resource for (_, _, r) in self._allocs)

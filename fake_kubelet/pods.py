@@ -30,6 +30,7 @@ class Pod:
     containers: list[Container] = field(default_factory=list)
     init_containers: list[Container] = field(default_factory=list)
     uid: str = ""
+    namespace: str = "default"
 
     def __post_init__(self) -> None:
         if not self.uid:

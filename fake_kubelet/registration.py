@@ -12,9 +12,10 @@ import contextlib
 import os
 import stat
 import threading
+from collections.abc import Callable
 from concurrent import futures
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 import grpc
 
@@ -23,6 +24,7 @@ from deviceplugin.v1beta1 import api_pb2 as pb
 from fake_kubelet import contract
 from fake_kubelet.endpoint import PluginClient
 from fake_kubelet.errors import PluginCallError, from_rpc_error
+from fake_kubelet.events import SOURCE, EventBatch
 from fake_kubelet.manager import DeviceManager
 from fake_kubelet.names import registration_error
 from fake_kubelet.rpc import DIAL_ERROR, dial
@@ -61,7 +63,10 @@ class RegistrationServer:
 
     # -- serving ---------------------------------------------------------------------------------
     def listen(self) -> list[str]:
-        """Delete every socket in the dir but the checkpoint, then listen anew; the removed names."""
+        """Delete every socket in the dir but the checkpoint, then serve on the private path.
+
+        Returns the names removed. Plugins cannot reach it until :meth:`publish`.
+        """
         with self.manager.lock:
             self._clients.clear()
             removed = self._cleanup_sockets()
@@ -81,9 +86,12 @@ class RegistrationServer:
                 os.unlink(self.listen_path)
             server.add_insecure_port(unix_target(self.listen_path))
             server.start()
-            os.link(self.listen_path, self.socket_path)
             self._server = server
         return removed
+
+    def publish(self) -> None:
+        """Create kubelet.sock: from now on plugins can register."""
+        os.link(self.listen_path, self.socket_path)
 
     def _cleanup_sockets(self) -> list[str]:
         """CleanupPluginDirectory: unlink every unix socket in the dir; other files stay."""
@@ -138,35 +146,54 @@ class RegistrationServer:
         return resource if self.manager.profile == "resource" else (resource, socket_path)
 
     def register(self, request: pb.RegisterRequest, context: grpc.ServicerContext) -> pb.Empty:
-        manager = self.manager
-        with manager.lock:
-            generation = manager.generation
-            serving = manager.serving
-        if not serving:  # caught between stop() and the server's shutdown: the process is gone
+        """Register: the version and name checks, then connectClient; an error aborts with UNKNOWN."""
+        if not self.manager.serving:  # caught between stop() and the server's shutdown: the process is gone
             context.abort(grpc.StatusCode.UNAVAILABLE, "the kubelet is shutting down")
         resource, version, endpoint = request.resource_name, request.version, request.endpoint
         socket_path = os.path.normpath(self.socket_dir + "/" + endpoint)  # Go's filepath.Join
-        events = manager.events()
-
-        def reject(reason: str, detail: str | None = None) -> NoReturn:
-            data: dict[str, Any] = {"resource": resource, "endpoint": endpoint, "version": version}
-            data.update(accepted=False, reason=reason)
-            if detail:
-                data["detail"] = detail
-            events.add("register", data)
-            events.publish()
+        asked = request.options if request.HasField("options") else None
+        data: dict[str, Any] = {"resource": resource, "endpoint": endpoint, "version": version}
+        with self.manager.events() as events:
+            reason, detail = registration_error(version, resource), None
+            if reason is None:
+                accepted = {**data, "accepted": True, "reason": None}
+                reason, detail = self.connect(
+                    events, resource, endpoint, socket_path, asked, lambda: events.add("register", accepted)
+                ) or (None, None)
+            if reason is not None:
+                events.add(
+                    "register",
+                    {**data, "accepted": False, "reason": reason, **({"detail": detail} if detail else {})},
+                )
+        if reason is not None:
             context.abort(grpc.StatusCode.UNKNOWN, reason)
+        return pb.Empty()
 
-        error = registration_error(version, resource)
-        if error is not None:
-            reject(error)
+    def connect(
+        self,
+        events: EventBatch,
+        resource: str,
+        endpoint: str,
+        socket_path: str,
+        asked: pb.DevicePluginOptions | None = None,
+        on_connected: Callable[[], None] | None = None,
+    ) -> tuple[str, str | None] | None:
+        """connectClient: dial, GetDevicePluginOptions, hand the endpoint to the manager, start
+        ListAndWatch. Returns None, or the kubelet's error and a detail of ours.
+
+        ``on_connected`` runs once the manager has the endpoint (with the lock held): the
+        events it adds are published before ListAndWatch can report anything.
+        """
+        manager = self.manager
+        with manager.lock:
+            generation = manager.generation
         key = self._key(resource, socket_path)
         with manager.lock:
             connected = manager.profile == "resource+socket" and key in self._clients
         if connected:
-            reject(f"device plugin already connected: {socket_path}")
+            return f"device plugin already connected: {socket_path}", None
         if len(socket_path.encode()) > MAX_UNIX_SOCKET_PATH:
-            reject(DIAL_ERROR, f"socket path {socket_path!r} exceeds {MAX_UNIX_SOCKET_PATH} bytes")
+            return DIAL_ERROR, f"socket path {socket_path!r} exceeds {MAX_UNIX_SOCKET_PATH} bytes"
         client = PluginClient(resource, endpoint, socket_path, generation)
         with manager.lock:
             self._clients[key] = client
@@ -185,18 +212,17 @@ class RegistrationServer:
             )
         except PluginCallError as failure:
             forget_client()
-            reject(str(failure))
+            return str(failure), None
         try:
             options = manager.call(events, resource, client, "GetDevicePluginOptions", pb.Empty())
         except PluginCallError as failure:
             forget_client()
             events.add("options", _options_data(resource, endpoint, None, str(failure)))
-            reject(f"failed to get device plugin options: {failure}")
+            return f"failed to get device plugin options: {failure}", None
         events.add("options", _options_data(resource, endpoint, options, None))
-        if request.HasField("options") and (
-            request.options.pre_start_required != options.pre_start_required
-            or request.options.get_preferred_allocation_available
-            != options.get_preferred_allocation_available
+        if asked is not None and (
+            asked.pre_start_required != options.pre_start_required
+            or asked.get_preferred_allocation_available != options.get_preferred_allocation_available
         ):
             manager.violation(
                 events,
@@ -209,17 +235,28 @@ class RegistrationServer:
             current = manager.is_current(generation)
             if current:
                 manager.plugin_connected(client, options)
-                accepted = {"resource": resource, "endpoint": endpoint, "version": version}
-                events.add("register", {**accepted, "accepted": True, "reason": None})
+                if on_connected is not None:
+                    on_connected()
         if not current:
             client.disconnect()
-            reject("the kubelet stopped while registering the plugin")
+            return "the kubelet stopped while registering the plugin", None
         events.publish()
         client.thread = threading.Thread(
             target=self._run_client, args=(client,), name=f"fake-kubelet-law-{resource}", daemon=True
         )
         client.thread.start()
-        return pb.Empty()
+        return None
+
+    def deregister(self, resource: str, socket_path: str) -> None:
+        """DeRegisterPlugin (the plugin watcher saw its socket go): disconnect the client by name."""
+        key = self._key(resource, socket_path)
+        with self.manager.events() as events, self.manager.lock:
+            client = self._clients.pop(key, None)
+            if client is not None:
+                events.add("deregister", {"resource": resource, "endpoint": client.endpoint})
+                self.manager.plugin_disconnected(client, events)
+        if client is not None:
+            client.disconnect()
 
     # -- ListAndWatch ------------------------------------------------------------------------------
     def _run_client(self, client: PluginClient) -> None:
@@ -233,6 +270,9 @@ class RegistrationServer:
 
     def _read_stream(self, client: PluginClient) -> None:
         reason = "the plugin ended the stream"
+        self.manager.log.append(
+            SOURCE, "call_started", method="ListAndWatch", resource=client.resource, endpoint=client.endpoint
+        )
         try:
             stream = client.open_stream()
             if stream is None:

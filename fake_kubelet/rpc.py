@@ -77,12 +77,13 @@ def call_unary(
     clock: Clock,
     method: grpc.UnaryUnaryMultiCallable[Any, Any],
     request: Any,
-    timeout: float,
+    deadline: float,
     aborted: Callable[[], bool] | None = None,
 ) -> Any:
-    """Call a unary RPC; raise :class:`PluginCallError` (Go-style text) on failure or deadline."""
-    deadline = clock.now() + timeout
-    future = method.future(request, timeout=timeout)
+    """Call a unary RPC due by clock time ``deadline``; raise :class:`PluginCallError` (Go-style
+    text) on failure or deadline. The caller fixes the deadline before it announces the call, so a
+    clock advance made as soon as the call is seen still counts."""
+    future = method.future(request, timeout=max(0.001, deadline - clock.now()))
     if not wait_future(clock, future, deadline, aborted):
         future.cancel()
         if aborted is not None and aborted():

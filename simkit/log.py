@@ -88,12 +88,12 @@ class ObservationLog:
         """Events after sequence number ``since``, optionally of one source and kind(s)."""
         kinds = {kind} if isinstance(kind, str) else (set(kind) if kind is not None else None)
         with self._cond:
+            # Sequence numbers are positions + 1, so the events after ``since`` are a slice:
+            # a reader that follows the log by its last seq never rescans what it has read.
             return [
                 e
-                for e in self._events
-                if e.seq > since
-                and (source is None or e.source == source)
-                and (kinds is None or e.kind in kinds)
+                for e in self._events[max(0, since) :]
+                if (source is None or e.source == source) and (kinds is None or e.kind in kinds)
             ]
 
     @property

@@ -1,61 +1,24 @@
-"""Regenerate the committed gRPC stubs from api.proto.
-
-Run ``python -m deviceplugin.v1beta1._generate`` after editing ``api.proto``.
-The generator is pinned (grpcio-tools 1.84.0, bundling protoc for protobuf 7.35)
-because its output must import under grpcio >= 1.84.0 and protobuf 7.x, the
-versions on our GPU machines; tests/deviceplugin/test_stubs.py fails when the
-committed files differ from a fresh generation.
-"""
+"""Regenerate the committed v1beta1 stubs from api.proto (``python -m deviceplugin._stubs``
+regenerates every API package; this module keeps the v1beta1 entry point)."""
 
 from __future__ import annotations
 
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
+from deviceplugin import _stubs
+
 PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_ROOT = PACKAGE_DIR.parent.parent
-PROTO = "deviceplugin/v1beta1/api.proto"
-GENERATED = ("api_pb2.py", "api_pb2.pyi", "api_pb2_grpc.py")
-GENERATOR_VERSION = "1.84.0"
+REPO_ROOT = _stubs.REPO_ROOT
+API = "deviceplugin/v1beta1"
+PROTO = f"{API}/api.proto"
+GENERATED = _stubs.GENERATED
+GENERATOR_VERSION = _stubs.GENERATOR_VERSION
 
 
 def generate(out_dir: Path) -> list[Path]:
     """Write fresh stubs for api.proto into ``out_dir`` and return their paths."""
-    try:
-        from grpc_tools import grpc_version, protoc
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise SystemExit(
-            "grpcio-tools is not installed; install the test extra: pip install -e '.[test]'"
-        ) from exc
-    if grpc_version.VERSION != GENERATOR_VERSION:
-        raise SystemExit(
-            f"grpcio-tools {grpc_version.VERSION} is installed but the stubs are generated with "
-            f"{GENERATOR_VERSION}; run: pip install grpcio-tools=={GENERATOR_VERSION}"
-        )
-    with tempfile.TemporaryDirectory() as tmp:
-        include = Path(protoc.__file__).parent / "_proto"
-        rc = protoc.main(
-            [
-                "grpc_tools.protoc",
-                f"-I{REPO_ROOT}",
-                f"-I{include}",
-                f"--python_out={tmp}",
-                f"--pyi_out={tmp}",
-                f"--grpc_python_out={tmp}",
-                str(REPO_ROOT / PROTO),
-            ]
-        )
-        if rc != 0:
-            raise SystemExit(f"protoc failed with exit code {rc} on {PROTO}")
-        out_dir.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name in GENERATED:
-            target = out_dir / name
-            shutil.copyfile(Path(tmp) / "deviceplugin" / "v1beta1" / name, target)
-            written.append(target)
-        return written
+    return _stubs.generate(API, out_dir)
 
 
 def main() -> int:

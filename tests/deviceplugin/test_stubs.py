@@ -1,4 +1,5 @@
-"""The committed stubs are what the pinned generator makes from api.proto, and import where we run."""
+"""The committed stubs of every API package are what the pinned generator makes from its api.proto,
+and import where we run."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import google.protobuf
 import grpc
 import pytest
 
+from deviceplugin import _stubs
 from deviceplugin.v1beta1 import _generate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,34 +26,39 @@ def version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
 
 
-@pytest.mark.parametrize("name", _generate.GENERATED)
-def test_committed_stubs_equal_a_fresh_generation(name: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("api", _stubs.APIS)
+@pytest.mark.parametrize("name", _stubs.GENERATED)
+def test_committed_stubs_equal_a_fresh_generation(api: str, name: str, tmp_path: Path) -> None:
     pytest.importorskip("grpc_tools", reason="grpcio-tools comes with the test extra")
-    _generate.generate(tmp_path)
+    _stubs.generate(api, tmp_path)
     fresh = (tmp_path / name).read_text()
-    committed = (PACKAGE / name).read_text()
-    assert committed == fresh, (
-        f"deviceplugin/v1beta1/{name} is stale: run `python -m deviceplugin.v1beta1._generate` and commit"
-    )
+    committed = (ROOT / api / name).read_text()
+    assert committed == fresh, f"{api}/{name} is stale: run `python -m deviceplugin._stubs` and commit"
 
 
-def generated_grpc_version() -> tuple[int, ...]:
-    source = (PACKAGE / "api_pb2_grpc.py").read_text()
+def test_the_v1beta1_generator_is_the_shared_one(tmp_path: Path) -> None:
+    pytest.importorskip("grpc_tools", reason="grpcio-tools comes with the test extra")
+    assert [p.name for p in _generate.generate(tmp_path)] == list(_stubs.GENERATED)
+
+
+def generated_grpc_version(package: Path = PACKAGE) -> tuple[int, ...]:
+    source = (package / "api_pb2_grpc.py").read_text()
     match = re.search(r"GRPC_GENERATED_VERSION = '([\d.]+)'", source)
     assert match, "api_pb2_grpc.py no longer states the grpcio version it needs"
     return version_tuple(match.group(1))
 
 
-def generated_protobuf_version() -> tuple[int, ...]:
-    source = (PACKAGE / "api_pb2.py").read_text()
+def generated_protobuf_version(package: Path = PACKAGE) -> tuple[int, ...]:
+    source = (package / "api_pb2.py").read_text()
     match = re.search(r"Protobuf Python Version: ([\d.]+)", source)
     assert match, "api_pb2.py no longer states its protobuf gencode version"
     return version_tuple(match.group(1))
 
 
-def test_stubs_import_under_the_gpu_machines_grpcio_and_protobuf() -> None:
-    assert generated_grpc_version() <= GPU_MACHINE_GRPCIO
-    gencode = generated_protobuf_version()
+@pytest.mark.parametrize("api", _stubs.APIS)
+def test_stubs_import_under_the_gpu_machines_grpcio_and_protobuf(api: str) -> None:
+    assert generated_grpc_version(ROOT / api) <= GPU_MACHINE_GRPCIO
+    gencode = generated_protobuf_version(ROOT / api)
     # protobuf's runtime rejects gencode of another major version or newer than itself.
     assert gencode[0] == GPU_MACHINE_PROTOBUF[0]
     assert gencode <= GPU_MACHINE_PROTOBUF

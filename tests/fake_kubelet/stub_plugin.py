@@ -16,6 +16,8 @@ from typing import Any
 
 import grpc
 
+from deviceplugin.pluginregistration.v1 import api_pb2 as reg
+from deviceplugin.pluginregistration.v1 import api_pb2_grpc as reg_grpc
 from deviceplugin.v1beta1 import HEALTHY, VERSION, api_pb2_grpc, unix_target
 from deviceplugin.v1beta1 import api_pb2 as pb
 
@@ -57,6 +59,7 @@ class StubPlugin(api_pb2_grpc.DevicePluginServicer):
         pre_start_required: bool = False,
         preferred: bool = False,
         max_workers: int = 8,
+        watcher_info: reg.PluginInfo | None = None,
     ) -> None:
         self.socket_dir = socket_dir
         self.endpoint = endpoint
@@ -77,11 +80,16 @@ class StubPlugin(api_pb2_grpc.DevicePluginServicer):
         self._stream_generation = 0
         self._server: grpc.Server | None = None
         self._max_workers = max_workers
+        # Probe mode: also serve the plugin watcher's Registration service, answering GetInfo so.
+        self.watcher_info = watcher_info
+        self.notifications: list[reg.RegistrationStatus] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> StubPlugin:
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=self._max_workers))
         api_pb2_grpc.add_DevicePluginServicer_to_server(self, self._server)
+        if self.watcher_info is not None:
+            reg_grpc.add_RegistrationServicer_to_server(_WatcherRegistration(self), self._server)
         self._server.add_insecure_port(unix_target(self.socket_path))
         self._server.start()
         return self
@@ -199,3 +207,20 @@ class StubPlugin(api_pb2_grpc.DevicePluginServicer):
     def _wake(self) -> None:
         with self._cond:
             self._cond.notify_all()
+
+
+class _WatcherRegistration(reg_grpc.RegistrationServicer):
+    """The plugin watcher's side of a probe-mode plugin: who it is, and what the kubelet said."""
+
+    def __init__(self, plugin: StubPlugin) -> None:
+        self._plugin = plugin
+
+    def GetInfo(self, request, context):
+        self._plugin._record("GetInfo", request)
+        return self._plugin.watcher_info
+
+    def NotifyRegistrationStatus(self, request, context):
+        self._plugin._record("NotifyRegistrationStatus", request)
+        with self._plugin._cond:
+            self._plugin.notifications.append(request)
+        return reg.RegistrationStatusResponse()

@@ -1,0 +1,1 @@
+"""Kubelet plugin registration API (the plugin watcher's); version packages below."""

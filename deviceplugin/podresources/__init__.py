@@ -1,0 +1,1 @@
+"""Kubelet pod resources API (the ``podresources`` group); version packages below."""
