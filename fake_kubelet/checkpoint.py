@@ -23,7 +23,6 @@ import base64
 import binascii
 import json
 import os
-import tempfile
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -91,12 +90,19 @@ def to_json_data(checkpoint: Checkpoint) -> dict[str, Any]:
 
 
 def write(path: str, checkpoint: Checkpoint) -> None:
-    """Write atomically (temp file in the same dir, then rename), as the kubelet's file store does."""
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".ckpt", dir=directory)
+    """Write atomically (a temp file in the same dir, then rename), as the kubelet's file store does.
+
+    The temp name is fixed (``<path>.tmp``): one writer holds the manager's lock, and a
+    leftover from a crash mid-write is overwritten by the next write.
+    """
+    body = json.dumps(to_json_data(checkpoint)).encode()
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        with os.fdopen(fd, "w") as out:
-            out.write(json.dumps(to_json_data(checkpoint)))
+        try:
+            os.write(fd, body)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

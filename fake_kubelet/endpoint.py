@@ -7,6 +7,7 @@ period. An endpoint restored from the checkpoint has no client and no options.
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,6 +18,38 @@ import grpc
 from deviceplugin.v1beta1 import api_pb2 as pb
 from deviceplugin.v1beta1 import api_pb2_grpc
 from simkit import TimerHandle
+
+_END = object()
+
+
+def read_ahead(stream: Iterator[pb.ListAndWatchResponse]) -> Iterator[tuple[pb.ListAndWatchResponse, bool]]:
+    """Each message of ``stream`` with whether another one is already waiting behind it.
+
+    A helper thread receives as fast as the plugin sends, so the reader can tell a burst
+    from a lone update (the manager writes the checkpoint once, after a burst's last
+    message). The stream's own end or error comes out here, after the messages before it.
+    """
+    waiting: queue.SimpleQueue[object] = queue.SimpleQueue()
+
+    def receive() -> None:
+        try:
+            for message in stream:
+                waiting.put(message)
+        except BaseException as error:  # handed to the reader, raised there
+            waiting.put(error)
+        waiting.put(_END)
+
+    threading.Thread(target=receive, name="fake-kubelet-law-receive", daemon=True).start()
+    item = waiting.get()
+    while isinstance(item, pb.ListAndWatchResponse):
+        try:
+            after = waiting.get_nowait()
+        except queue.Empty:
+            after = None
+        yield item, isinstance(after, pb.ListAndWatchResponse)
+        item = waiting.get() if after is None else after
+    if isinstance(item, BaseException):
+        raise item
 
 
 class PluginClient:

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from deviceplugin.v1beta1 import KUBELET_SOCKET_NAME, MAX_UNIX_SOCKET_PATH, PRE_START_CONTAINER_TIMEOUT_S
 from fake_kubelet.admission import PodAdmitter
@@ -144,6 +144,7 @@ class FakeKubelet:
             PluginWatcher(self._manager, self._registration, plugins_registry) if plugins_registry else None
         )
         self._async = ThreadPoolExecutor(max_workers=2, thread_name_prefix="fake-kubelet-pods")
+        self._in_flight: dict[tuple[str, str | None], Future[Any]] = {}
         self._process = KubeletProcess(
             self._manager, self._registration, self._workers, self._podresources, self._watcher, readmit_delay
         )
@@ -234,14 +235,22 @@ class FakeKubelet:
 
     def admit_async(self, pod: Pod) -> Future[Admission]:
         """Admit on a worker thread, so the clock can move while a plugin call hangs."""
-        return self._async.submit(self._admitter.admit, pod)
+        future = self._async.submit(self._admitter.admit, pod)
+        self._in_flight[(pod.name, None)] = future
+        return future
 
     def start_container(self, pod: str | Pod, container: str) -> ContainerStart:
         """Start (or restart) a container: PreStartContainer when required, then its run options."""
         return self._workers.start_container(pod, container)
 
     def start_container_async(self, pod: str | Pod, container: str) -> Future[ContainerStart]:
-        return self._async.submit(self._workers.start_container, pod, container)
+        future = self._async.submit(self._workers.start_container, pod, container)
+        self._in_flight[(pod.name if isinstance(pod, Pod) else pod, container)] = future
+        return future
+
+    def in_flight(self, pod: str, container: str | None = None) -> Future[Any] | None:
+        """The last background admission (or, with ``container``, container start) of a pod."""
+        return self._in_flight.get((pod, container))
 
     def restart_container(self, pod: str | Pod, container: str) -> ContainerStart:
         """Restart a started container: the cached allocation is reused, PreStart runs again."""

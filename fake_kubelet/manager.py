@@ -188,8 +188,13 @@ class DeviceManager:
                         del entry.endpoints[path]
                 entry.endpoints[client.socket_path] = endpoint
 
-    def devices_listed(self, client: PluginClient, response: pb.ListAndWatchResponse) -> None:
+    def devices_listed(
+        self, client: PluginClient, response: pb.ListAndWatchResponse, *, checkpoint: bool = True
+    ) -> None:
         """genericDeviceUpdateCallback: the message replaces the resource's whole device set.
+
+        With ``checkpoint=False`` (another message of the same stream is already waiting) the
+        write is left to the burst's last message, which writes the state after all of them.
 
         Pods holding a device whose reported health changed (or that came back) are passed to
         ``on_health_change`` (the ResourceHealthStatus update channel).
@@ -224,7 +229,8 @@ class DeviceManager:
                 },
             )
             self.table.capacity_events(events)
-            self.write_checkpoint()
+            if checkpoint:
+                self.write_checkpoint()
         if touched and self.on_health_change is not None:
             self.on_health_change(touched)
 
@@ -247,8 +253,11 @@ class DeviceManager:
                     return
             if endpoint is None:
                 return
+            # markResourceUnhealthy: the device sets exist from now on (a stream that failed before
+            # its first list leaves the resource on the node at 0, not absent).
             entry.unhealthy |= entry.healthy
             entry.healthy = set()
+            entry.reported = True
             endpoint.stop(self.clock.now())
             self._start_grace(endpoint)
             self.table.capacity_events(events)

@@ -22,7 +22,7 @@ import grpc
 from deviceplugin.v1beta1 import CHECKPOINT_FILE_NAME, MAX_UNIX_SOCKET_PATH, api_pb2_grpc, unix_target
 from deviceplugin.v1beta1 import api_pb2 as pb
 from fake_kubelet import contract
-from fake_kubelet.endpoint import PluginClient
+from fake_kubelet.endpoint import PluginClient, read_ahead
 from fake_kubelet.errors import PluginCallError, from_rpc_error
 from fake_kubelet.events import SOURCE, EventBatch
 from fake_kubelet.manager import DeviceManager
@@ -277,8 +277,8 @@ class RegistrationServer:
             stream = client.open_stream()
             if stream is None:
                 return
-            for response in stream:
-                self.manager.devices_listed(client, response)
+            for response, more in read_ahead(stream):
+                self.manager.devices_listed(client, response, checkpoint=not more)
         except grpc.RpcError as error:
             reason = str(from_rpc_error(error))
         except Exception as error:  # never let the reader thread die silently

@@ -46,7 +46,7 @@ GPU_KEYS = {
 }
 MIG_KEYS = {"enabled", "devices"}
 MIG_DEVICE_KEYS = {"profile", "gi", "ci", "uuid"}
-TOPOLOGY_KEYS = {"numa", "nvlink", "pcie"}
+TOPOLOGY_KEYS = {"numa", "nvlink", "pcie", "cpus"}
 UNSUPPORTED = "unsupported"
 
 
@@ -107,6 +107,8 @@ class NodeProfile:
     nvlink_pairs: list[tuple[int, int]] = field(default_factory=list)
     pcie_supported: bool = True
     vm: bool = False
+    # Not NVML: CPUs per NUMA node, for the fake kubelet's TopologyManager (empty: not declared).
+    cpus_per_numa: dict[int, int] = field(default_factory=dict)
 
 
 _SHORTHAND = re.compile(r"^\s*(?:(\d+)\s*[xX*\u00d7]\s*)?([A-Za-z][\w .+\-]*?)\s*$")
@@ -255,6 +257,7 @@ class _Resolver:
         vm = bool(d.get("vm", False))
         topo = _check_keys(d.get("topology", {}) or {}, TOPOLOGY_KEYS, ("topology",), "topology")
         numa = self._numa(topo, raw, vm)
+        cpus = self._cpus(topo)
         pairs, nvlink_ok = self._nvlink(topo, raw, vm)
         pcie = topo.get("pcie", UNSUPPORTED if vm else "supported")
         if pcie not in ("supported", UNSUPPORTED):
@@ -304,6 +307,7 @@ class _Resolver:
             nvlink_pairs=pairs,
             pcie_supported=pcie == "supported",
             vm=vm,
+            cpus_per_numa=cpus,
         )
 
     def _custom_products(self) -> dict[str, Product]:
@@ -332,6 +336,26 @@ class _Resolver:
             return product(name)
         except ValueError as exc:
             raise _KeyError(path, str(exc)) from None
+
+    def _cpus(self, topo: dict[str, Any]) -> dict[int, int]:
+        """``cpus: [32, 32]`` (one count per NUMA node, in node order) or ``{0: 32, 1: 32}``."""
+        value = topo.get("cpus")
+        if value is None:
+            return {}
+        pairs = (
+            list(enumerate(value))
+            if isinstance(value, list)
+            else list(value.items())
+            if isinstance(value, dict)
+            else []
+        )
+        if not pairs or not all(isinstance(k, int) and isinstance(v, int) and v >= 0 for k, v in pairs):
+            raise _KeyError(
+                ("topology", "cpus"),
+                f"cpus is a list of CPU counts, one per NUMA node (e.g. [32, 32]), or a mapping "
+                f"NUMA node -> count, got {value!r}",
+            )
+        return dict(pairs)
 
     def _numa(self, topo: dict[str, Any], raw: list[Any], vm: bool) -> list[int | None]:
         n = len(raw)

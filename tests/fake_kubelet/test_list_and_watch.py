@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
+import pytest
+
+from deviceplugin.v1beta1 import api_pb2 as pb
+from fake_kubelet.endpoint import read_ahead
 from tests.fake_kubelet.stub_plugin import device
 
 GPU = "example.com/gpu"
@@ -91,3 +96,52 @@ def test_re_registering_within_the_grace_period_restores_the_resource(registered
     clock.advance(200)  # the old grace timer must not fire any more
     assert (kubelet.capacity(GPU), kubelet.allocatable(GPU)) == (2, 2)
     assert kubelet.log.events(kind="endpoint_removed") == []
+
+
+class _HeldStream:
+    """A stream that hands out its messages, then waits for ``release`` before it ends or fails."""
+
+    def __init__(self, messages: list[pb.ListAndWatchResponse], error: Exception | None = None) -> None:
+        self.messages = list(messages)
+        self.error = error
+        self.drained = threading.Event()
+        self.release = threading.Event()
+
+    def __iter__(self) -> _HeldStream:
+        return self
+
+    def __next__(self) -> pb.ListAndWatchResponse:
+        if self.messages:
+            return self.messages.pop(0)
+        self.drained.set()  # every message is in the read-ahead queue now
+        self.release.wait(5)
+        if self.error is not None:
+            raise self.error
+        raise StopIteration
+
+
+def _listed(*ids: str) -> pb.ListAndWatchResponse:
+    return pb.ListAndWatchResponse(devices=[device(i) for i in ids])
+
+
+def test_read_ahead_marks_all_but_a_bursts_last_message_so_the_checkpoint_is_written_once():
+    stream = _HeldStream([_listed("a"), _listed("b"), _listed("c")])
+    ahead = read_ahead(stream)
+    first, _ = next(ahead)  # the queue may or may not hold the second one yet
+    assert stream.drained.wait(5)
+    second, second_more = next(ahead)
+    third, third_more = next(ahead)  # the stream has sent nothing after it (yet)
+    assert [m.devices[0].ID for m in (first, second, third)] == ["a", "b", "c"]
+    assert (second_more, third_more) == (True, False)
+    stream.release.set()
+    assert list(ahead) == []
+
+
+def test_read_ahead_raises_the_streams_error_after_the_messages_before_it():
+    stream = _HeldStream([_listed("a")], error=RuntimeError("stream broke"))
+    stream.release.set()
+    ahead = read_ahead(stream)
+    message, more = next(ahead)
+    assert message.devices[0].ID == "a" and more is False
+    with pytest.raises(RuntimeError, match="stream broke"):
+        next(ahead)
