@@ -214,22 +214,37 @@ class Health(Condition):
         return Verdict(True, summary)
 
 
+ABSENT = "absent"
+
+
 class _Quantity(Condition):
-    """capacity/allocatable: a number (or matcher) for the scenario's resource, or a mapping per resource."""
+    """capacity/allocatable: a number (or matcher) for the scenario's resource, or a mapping per resource.
+
+    A number or matcher holds only for a resource the node status has (present, possibly at 0);
+    ``absent`` holds only for one it does not have at all (never reported, as ``kubectl`` shows it).
+    """
 
     field_name = ""
-    expected: dict[str | None, Matcher]
+    expected: dict[str | None, Matcher | None]  # None: must be absent
 
-    def __init__(self, expected: dict[str | None, Matcher]) -> None:
+    def __init__(self, expected: dict[str | None, Matcher | None]) -> None:
         self.expected = expected
 
     @classmethod
     def from_yaml(cls, node: YNode, ctx: ParseCtx) -> Condition:
+        def one(value: YNode) -> Matcher | None:
+            return None if value.value == ABSENT else _count_matcher(value, ctx)
+
         per_resource = node.is_map and all("/" in k for k in node.value)
+        expected: dict[str | None, Matcher | None]
         if per_resource:
-            expected = {k: _count_matcher(v, ctx) for k, v in node.value.items()}
-        elif (isinstance(node.value, int) and not isinstance(node.value, bool)) or node.is_map:
-            expected = {None: _count_matcher(node, ctx)}
+            expected = {k: one(v) for k, v in node.value.items()}
+        elif (
+            (isinstance(node.value, int) and not isinstance(node.value, bool))
+            or node.is_map
+            or node.value == ABSENT
+        ):
+            expected = {None: one(node)}
         elif isinstance(node.value, str) and templating.has_template(node.value):
             expected = {None: Matcher.from_yaml(node, ctx)}
         else:
@@ -243,12 +258,15 @@ class _Quantity(Condition):
     @classmethod
     def yaml_expected(cls) -> str:
         return (
-            "a number, a count template such as '{gpus}', a matcher such as {ge: 1}, "
+            "a number, a count template such as '{gpus}', a matcher such as {ge: 1}, 'absent', "
             "or a mapping of resource names to those"
         )
 
     def describe(self) -> str:
-        return ", ".join(f"{k + ' ' if k else ''}{m.describe()}" for k, m in self.expected.items())
+        return ", ".join(
+            f"{k + ' ' if k else ''}{m.describe() if m is not None else ABSENT}"
+            for k, m in self.expected.items()
+        )
 
     def evaluate(self, ctx: Ctx) -> Verdict:
         observed = []
@@ -256,10 +274,12 @@ class _Quantity(Condition):
         for resource, matcher in self.expected.items():
             name = resource or ctx.scenario.resource
             state = ctx.resource_state(name)
-            value = getattr(state, self.field_name) if state is not None else MISSING
-            shown = value if value is not MISSING else "absent (never registered)"
-            observed.append(f"{name} {self.key} {shown}")
-            if matcher.match(0 if value is MISSING else value, ctx) is not None:
+            present = state is not None and ctx.kubelet.on_node(name)
+            value = getattr(state, self.field_name) if present else MISSING
+            observed.append(f"{name} {self.key} {value if present else 'absent from node status'}")
+            if matcher is None:
+                ok = ok and not present
+            elif not present or matcher.match(value, ctx) is not None:
                 ok = False
         return Verdict(ok, ", ".join(observed))
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from harness.conditions.events import LogCursor
 from harness.errors import ScenarioError
 from harness.loader import YNode
 from harness.model.base import Condition, Verdict, since_seq
@@ -46,16 +47,25 @@ class Log(Condition):
 
     def evaluate(self, ctx: Ctx) -> Verdict:
         pattern = getattr(self, "_re", None) or re.compile(self.regex)
-        lines = [
-            str(e.data.get("line", ""))
-            for e in ctx.log.events(source="plugin", kind="log", since=since_seq(ctx, self.since))
-        ]
-        hits = [line for line in lines if pattern.search(line)]
+        # Follow the log: only lines appended since the last evaluation are read.
+        cursor: LogCursor = self.__dict__.setdefault("_cursor", LogCursor())
+        restart, fresh = cursor.fresh(ctx, since_seq(ctx, self.since))
+        if restart:
+            self._lines, self._hits, self._tail = 0, list[str](), list[str]()
+        tail: list[str] = self._tail
+        for event in fresh:
+            if event.source == "plugin" and event.kind == "log":
+                line = str(event.data.get("line", ""))
+                self._lines += 1
+                tail = [*tail[-2:], line]
+                if pattern.search(line):
+                    self._hits.append(line)
+        self._tail = tail
+        hits = self._hits
         ok = bool(hits) if self.count is None else self.count.match(len(hits), ctx) is None
         if hits:
             return Verdict(ok, f"{len(hits)} matching lines, first: {hits[0]!r}")
-        tail = lines[-3:]
-        return Verdict(ok, f"no matching line among {len(lines)}" + (f"; last: {tail}" if tail else ""))
+        return Verdict(ok, f"no matching line among {self._lines}" + (f"; last: {tail}" if tail else ""))
 
 
 @condition("exit_code")

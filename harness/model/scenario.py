@@ -87,13 +87,57 @@ class NodeSpec:
 
 
 @dataclass
+class TopologySpec:
+    """The kubelet's TopologyManager: how it aligns devices (and CPUs) to NUMA nodes."""
+
+    policy: Literal["none", "best-effort", "restricted", "single-numa-node"] = doc(
+        "none (no alignment), best-effort, restricted or single-numa-node (the kubelet's policies)",
+        default="none",
+    )
+    scope: Literal["container", "pod"] = doc("align each container, or the whole pod", default="container")
+    loc: Loc = loc_field()
+
+    shorthand, shorthand_expected = one_field_shorthand("policy", "just the policy, e.g. single-numa-node")
+
+
+@dataclass
 class KubeletSpec:
-    """The fake kubelet: which era's endpoint bookkeeping it follows."""
+    """The fake kubelet: which era's bookkeeping, feature gates, deadlines and options it has."""
 
     profile: Literal["resource", "resource+socket"] = doc(
         "'resource' (kubelet 1.26-1.35: endpoints keyed by resource name) or 'resource+socket' "
         "(newer: keyed by resource and socket path)",
         default="resource",
+    )
+    version: str = doc(
+        "the kubelet minor version its feature gates follow, e.g. '1.31' (1.26 to 1.36)", default="1.35"
+    )
+    feature_gates: dict[str, bool] = doc(
+        "gates to turn on or off, e.g. {ResourceHealthStatus: true}", default_factory=dict
+    )
+    topology: TopologySpec = doc(
+        "the TopologyManager policy and scope (NUMA nodes and CPUs come from the node profile)",
+        default_factory=TopologySpec,
+    )
+    call_timeout: Duration = doc(
+        "deadline of GetDevicePluginOptions, GetPreferredAllocation and Allocate (the kubelet has none)",
+        default=Duration(10.0),
+    )
+    dial_timeout: Duration = doc("how long Register waits to connect to the plugin", default=Duration(10.0))
+    prestart_timeout: Duration = doc("deadline of PreStartContainer", default=Duration(30.0))
+    response_budget: Duration = doc(
+        "a call slower than this is a response_time violation", default=Duration(1.0)
+    )
+    grace_period: Duration = doc(
+        "how long a stopped endpoint keeps its resource before capacity drops to 0", default=Duration(300.0)
+    )
+    plugin_watcher: bool = doc(
+        "watch {plugins_registry} for plugins that register in probe mode (GetInfo)", default=False
+    )
+    readmit_delay: Duration = doc(
+        "after a restart or reboot, wait this long before admitting the pods again "
+        "(0: before any plugin can register)",
+        default=Duration(0.0),
     )
     start: bool = doc("start the kubelet before the first step", default=True)
     loc: Loc = loc_field()

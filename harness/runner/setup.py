@@ -155,7 +155,36 @@ class Setup:
         from fake_kubelet import FakeKubelet
 
         spec = self.scenario.kubelet
-        kubelet = FakeKubelet(ctx.paths.socket_dir, clock=ctx.clock, log=ctx.log, profile=spec.profile)
+        tmp = ctx.paths.tmp
+        profile = None if ctx.real else getattr(ctx.node, "profile", None)
+        cpus = dict(getattr(profile, "cpus_per_numa", None) or {})
+        gpu_numa = {g.numa_node for g in ctx.node.gpus if g.numa_node is not None} if not ctx.real else set()
+        try:
+            kubelet = FakeKubelet(
+                ctx.paths.socket_dir,
+                clock=ctx.clock,
+                log=ctx.log,
+                profile=spec.profile,
+                version=spec.version,
+                feature_gates=dict(spec.feature_gates),
+                call_timeout=float(spec.call_timeout),
+                dial_timeout=float(spec.dial_timeout),
+                prestart_timeout=float(spec.prestart_timeout),
+                response_budget=float(spec.response_budget),
+                grace_period=float(spec.grace_period),
+                topology_policy=spec.topology.policy,
+                topology_scope=spec.topology.scope,
+                # The machine's NUMA nodes: those with CPUs, and those the GPUs sit on.
+                numa_nodes=sorted(set(cpus) | gpu_numa) or None,
+                cpus_per_numa=cpus,
+                # As on a node: <root>/pod-resources/kubelet.sock and <root>/plugins_registry, beside
+                # the device-plugins dir ({socket_dir}/../plugins_registry for a plugin's command line).
+                podresources_socket=os.path.join(tmp, "pod-resources", "kubelet.sock"),
+                plugins_registry=os.path.join(tmp, "plugins_registry") if spec.plugin_watcher else None,
+                readmit_delay=float(spec.readmit_delay),
+            )
+        except ValueError as exc:
+            raise StepFailed(f"cannot set up the kubelet ({spec.loc}): {exc}") from None
         self.guard(kubelet.close)
         ctx.kubelet = kubelet
         if spec.start:

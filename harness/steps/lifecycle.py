@@ -47,11 +47,12 @@ class PluginAction(Step):
 @step("kubelet")
 @dataclass
 class KubeletAction(Step):
-    """Act on the fake kubelet: start, stop (clean), restart, crash (stale socket left behind)."""
+    """Act on the fake kubelet: start, stop (clean), restart, crash (stale socket left behind), reboot."""
 
-    action: Literal["start", "stop", "restart", "crash"] = doc(
+    action: Literal["start", "stop", "restart", "crash", "reboot"] = doc(
         "start; stop (clean: sockets removed); restart (stop, then start: plugin sockets cleaned, "
-        "checkpoint read); crash (stop without cleanup: kubelet.sock stays, stale)"
+        "checkpoint read, pods admitted again); crash (stop without cleanup: kubelet.sock stays, stale); "
+        "reboot (a node reboot: every container gone, then a start that admits the pods again)"
     )
 
     shorthand, shorthand_expected = one_field_shorthand("action", "just the action, e.g. 'kubelet: restart'")

@@ -1,17 +1,18 @@
-"""Pods through the kubelet's device manager: admit (Allocate), delete, start and restart containers."""
+"""Pods through the kubelet: admit (Allocate), await, delete, complete; start, restart and stop containers."""
 
 # ruff: noqa: RUF009  (doc() and loc_field() return dataclasses.field(...) with documentation)
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from harness.context import StepError, StepFailed
 from harness.errors import ScenarioError
 from harness.loader import YNode
 from harness.model.base import Step
 from harness.model.counts import Count
+from harness.model.duration import Duration
 from harness.model.matcher import TextMatcher
 from harness.model.numbers import Natural
 from harness.model.registry import step
@@ -77,6 +78,11 @@ class Admit(Step):
     fails: TextMatcher | None = doc("the admission must fail with a message matching this", default=None)
     manifest: str | None = doc(
         "a Pod, Deployment, Job... manifest (relative to the scenario) whose pod is admitted", default=None
+    )
+    wait: bool = doc(
+        "false: start the admission and go on at once (it runs while later steps move the clock); "
+        "an 'await' step checks its outcome",
+        default=True,
     )
 
     def validate(self, node: YNode) -> None:
@@ -149,37 +155,86 @@ class Admit(Step):
         except ValueError as exc:
             raise StepFailed(str(exc)) from None
         if refusal is not None:
-            admitted, reason, message, devices = False, refusal.reason, refusal.message, "none"
-        else:
-            if name in ctx.kubelet.pods():
-                raise StepError(
-                    f"pod '{name}' is already admitted, so it cannot be admitted again",
-                    fix=f"delete it first ('delete: {name}'), or give this pod another name",
-                )
-            admission = ctx.kubelet.admit(pod)
-            ctx.pods[name] = pod
-            ctx.admissions[name] = admission
-            admitted, reason, message = admission.admitted, admission.reason, admission.message
-            devices = _devices(admission)
-        if self.fails is not None:
-            if admitted:
-                raise StepFailed(
-                    f"pod {name} was admitted, but the scenario expects admission to fail",
-                    expectation=f"admission fails with {self.fails.describe()}",
-                    observed=f"admitted with devices {devices}",
-                )
-            if why := self.fails.match(message, ctx):
-                raise StepFailed(
-                    f"pod {name} failed admission, but not as expected",
-                    expectation=f"message {self.fails.describe()}",
-                    observed=f"{reason}: {message} ({why})",
-                )
-        elif not admitted:
-            raise StepFailed(
-                f"pod {name} was not admitted",
-                expectation="admission succeeds",
-                observed=f"{reason}: {message}",
+            _hold(ctx, name, False, refusal.reason, refusal.message, "none", self.fails)
+            return
+        if name in ctx.kubelet.pods():
+            raise StepError(
+                f"pod '{name}' is already admitted, so it cannot be admitted again",
+                fix=f"delete it first ('delete: {name}'), or give this pod another name",
             )
+        ctx.pods[name] = pod
+        if not self.wait:
+            ctx.kubelet.admit_async(pod)
+            return
+        check_admission(ctx, name, ctx.kubelet.admit(pod), self.fails)
+
+
+def check_admission(ctx: Ctx, name: str, admission: Any, fails: TextMatcher | None) -> None:
+    """Record an admission's outcome and hold it to what the scenario said."""
+    ctx.admissions[name] = admission
+    _hold(ctx, name, admission.admitted, admission.reason, admission.message, _devices(admission), fails)
+
+
+def _hold(
+    ctx: Ctx, name: str, admitted: bool, reason: str, message: str, devices: str, fails: TextMatcher | None
+) -> None:
+    if fails is not None:
+        if admitted:
+            raise StepFailed(
+                f"pod {name} was admitted, but the scenario expects admission to fail",
+                expectation=f"admission fails with {fails.describe()}",
+                observed=f"admitted with devices {devices}",
+            )
+        if why := fails.match(message, ctx):
+            raise StepFailed(
+                f"pod {name} failed admission, but not as expected",
+                expectation=f"message {fails.describe()}",
+                observed=f"{reason}: {message} ({why})",
+            )
+    elif not admitted:
+        raise StepFailed(
+            f"pod {name} was not admitted",
+            expectation="admission succeeds",
+            observed=f"{reason}: {message}",
+        )
+
+
+@step("await")
+@dataclass
+class Await(Step):
+    """Wait for an admission or container start begun with 'wait: false', and check its outcome."""
+
+    pod: str = doc("pod name")
+    container: str | None = doc("a container start (default: the pod's admission)", default=None)
+    fails: TextMatcher | None = doc("it must fail with a message matching this", default=None)
+    within: Duration | None = doc("how long it may still take (default: the scenario's within)", default=None)
+
+    shorthand, shorthand_expected = one_field_shorthand("pod", "just the pod name, e.g. 'await: p1'")
+
+    def describe(self) -> str:
+        what = f"start of {self.pod}/{self.container}" if self.container else f"admission of {self.pod}"
+        return f"await the {what}" + (" expecting failure" if self.fails else "")
+
+    def run(self, ctx: Ctx) -> None:
+        future = ctx.kubelet.in_flight(self.pod, self.container)
+        if future is None:
+            raise StepFailed(
+                f"nothing of pod {self.pod} is in flight: start it with 'wait: false' "
+                f"({'start_container' if self.container else 'admit'} step) first"
+            )
+        timeout = float(self.within if self.within is not None else ctx.scenario.within)
+        try:
+            outcome = future.result(timeout=timeout)
+        except TimeoutError:
+            raise StepFailed(
+                f"the {self.describe()[10:]} did not finish within {timeout:g}s",
+                expectation="it finishes",
+                observed="still in flight (a hung plugin call: advance the clock past its deadline)",
+            ) from None
+        if self.container is None:
+            check_admission(ctx, self.pod, outcome, self.fails)
+        else:
+            check_start(ctx, self.pod, self.container, outcome, self.fails)
 
 
 def _devices(admission: Any) -> str:
@@ -229,27 +284,30 @@ class _ContainerStep(Step):
                 str(exc),
                 fix=f"start it first ('start_container: {{pod: {self.pod}, container: {self.container}}}')",
             ) from None
-        ctx.starts.append(started)
-        error = getattr(started, "error", None)
-        if self.fails is not None:
-            if error is None:
-                raise StepFailed(
-                    f"container {self.pod}/{self.container} started, but should have failed",
-                    expectation=f"start fails with {self.fails.describe()}",
-                    observed="started",
-                )
-            if why := self.fails.match(error, ctx):
-                raise StepFailed(
-                    f"container {self.pod}/{self.container} failed to start, but not as expected",
-                    expectation=self.fails.describe(),
-                    observed=f"{error} ({why})",
-                )
-        elif error is not None:
+        if started is not None:
+            check_start(ctx, self.pod, self.container, started, self.fails)
+
+
+def check_start(ctx: Ctx, pod: str, container: str, started: Any, fails: TextMatcher | None) -> None:
+    ctx.starts.append(started)
+    error = getattr(started, "error", None)
+    if fails is not None:
+        if error is None:
             raise StepFailed(
-                f"container {self.pod}/{self.container} did not start",
-                expectation="the container starts",
-                observed=error,
+                f"container {pod}/{container} started, but should have failed",
+                expectation=f"start fails with {fails.describe()}",
+                observed="started",
             )
+        if why := fails.match(error, ctx):
+            raise StepFailed(
+                f"container {pod}/{container} failed to start, but not as expected",
+                expectation=fails.describe(),
+                observed=f"{error} ({why})",
+            )
+    elif error is not None:
+        raise StepFailed(
+            f"container {pod}/{container} did not start", expectation="the container starts", observed=error
+        )
 
 
 @step("start_container")
@@ -257,7 +315,15 @@ class _ContainerStep(Step):
 class StartContainer(_ContainerStep):
     """Start a container of an admitted pod (PreStartContainer is called when the plugin asks for it)."""
 
+    wait: bool = doc(
+        "false: start it in the background and go on at once; an 'await' step with the container checks it",
+        default=True,
+    )
+
     def call(self, ctx: Ctx, pod: Any) -> Any:
+        if not self.wait:
+            ctx.kubelet.start_container_async(pod, self.container)
+            return None
         return ctx.kubelet.start_container(pod, self.container)
 
 
@@ -270,3 +336,42 @@ class RestartContainer(_ContainerStep):
 
     def call(self, ctx: Ctx, pod: Any) -> Any:
         return ctx.kubelet.restart_container(pod, self.container)
+
+
+@step("stop_container")
+@dataclass
+class StopContainer(Step):
+    """A container exits and waits to be restarted: it keeps its devices but no longer runs (after a
+    kubelet restart it is admitted again with the device checks)."""
+
+    pod: str = doc("pod name")
+    container: str = doc("container name", default="main")
+
+    def describe(self) -> str:
+        return f"container {self.pod}/{self.container} exits"
+
+    def run(self, ctx: Ctx) -> None:
+        try:
+            ctx.kubelet.stop_container(_pod_of(ctx, self.pod), self.container)
+        except KeyError as exc:  # the pod has no such container
+            raise StepError(str(exc).strip("'\""), fix="name one of the pod's containers") from None
+
+
+@step("complete")
+@dataclass
+class Complete(Step):
+    """The pod runs to completion (restartPolicy Never): Succeeded or Failed, no longer active."""
+
+    pod: str = doc("pod name")
+    phase: Literal["Succeeded", "Failed"] = doc("how it ended", default="Succeeded")
+
+    shorthand, shorthand_expected = one_field_shorthand("pod", "just the pod name, e.g. 'complete: p1'")
+
+    def describe(self) -> str:
+        return f"pod {self.pod} completes ({self.phase})"
+
+    def run(self, ctx: Ctx) -> None:
+        try:
+            ctx.kubelet.complete_pod(_pod_of(ctx, self.pod), self.phase)
+        except KeyError as exc:
+            raise StepFailed(str(exc).strip("'\"")) from None

@@ -113,7 +113,7 @@ def test_bad_flags_are_one_line_and_exit_2(write, tmp_path, capsys) -> None:
 
 def test_validate_reports_each_invalid_file_and_exits_2(write, tmp_path, capsys) -> None:
     write("s/ok.yaml", OK)
-    write("s/bad.yaml", "description: d\nsteps:\n  - kubelet: reboot\n")
+    write("s/bad.yaml", "description: d\nsteps:\n  - kubelet: pause\n")
     assert main(["validate", str(tmp_path / "s")]) == 2
     captured = capsys.readouterr()
     assert "bad.yaml:3:14:" in captured.err

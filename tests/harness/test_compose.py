@@ -73,7 +73,7 @@ def test_includes_merge_settings_and_splice_steps_keeping_fragment_lines(write) 
 
 
 def test_errors_inside_a_fragment_point_into_the_fragment(write) -> None:
-    write("_bad.yaml", "steps:\n  - kubelet: reboot\n")
+    write("_bad.yaml", "steps:\n  - kubelet: pause\n")
     path = write("s.yaml", "description: d\nsteps:\n  - include: _bad.yaml\n")
     with pytest.raises(ScenarioError) as info:
         load(path)

@@ -126,10 +126,10 @@ def test_a_wrong_expectation_fails_with_a_readable_report_and_its_rerun_command(
 
 
 def test_an_invalid_file_is_a_collection_error_with_file_line_col(pytester, scenarios) -> None:
-    scenarios(bad="description: d\nsteps:\n  - kubelet: reboot\n")
+    scenarios(bad="description: d\nsteps:\n  - kubelet: pause\n")
     result = run(pytester)
     assert result.ret != 0
-    result.stdout.fnmatch_lines(["*scenarios/bad.yaml:3:14: 'action' cannot be the string 'reboot'*"])
+    result.stdout.fnmatch_lines(["*scenarios/bad.yaml:3:14: 'action' cannot be the string 'pause'*"])
 
 
 def test_fragments_are_not_collected(pytester, scenarios) -> None:
