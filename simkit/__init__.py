@@ -6,6 +6,6 @@ never imports it (it runs on real time, like any plugin under test).
 """
 
 from simkit.clock import Clock, TimerHandle
-from simkit.log import Event, ObservationLog, WaitTimeout
+from simkit.log import Cursor, Event, ObservationLog, WaitTimeout
 
-__all__ = ["Clock", "Event", "ObservationLog", "TimerHandle", "WaitTimeout"]
+__all__ = ["Clock", "Cursor", "Event", "ObservationLog", "TimerHandle", "WaitTimeout"]

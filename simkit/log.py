@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, TypeVar
@@ -96,6 +97,10 @@ class ObservationLog:
                 if (source is None or e.source == source) and (kinds is None or e.kind in kinds)
             ]
 
+    def cursor(self, since: int = 0) -> Cursor:
+        """A reader of this log from ``since`` on, each read returning only what is new."""
+        return Cursor(self, since)
+
     @property
     def last_seq(self) -> int:
         with self._cond:
@@ -131,3 +136,33 @@ class ObservationLog:
     def __len__(self) -> int:
         with self._cond:
             return len(self._events)
+
+
+class Cursor:
+    """Follows one log forward from a place: ``fresh()`` returns the events appended since it
+    was last called, so a condition re-evaluated on every new event reads each event once.
+
+    It holds the log weakly (a condition outlives its case's log); a copy or an unpickled one
+    follows nothing, so its owner starts over.
+    """
+
+    def __init__(self, log: ObservationLog, since: int) -> None:
+        self._log: weakref.ref[ObservationLog] | None = weakref.ref(log)
+        self.since = since
+        self._read = since
+
+    def follows(self, log: ObservationLog, since: int) -> bool:
+        """Whether this cursor reads ``log`` from ``since`` (or its owner must take a new one)."""
+        return self._log is not None and self._log() is log and self.since == since
+
+    def fresh(self) -> list[Event]:
+        log = self._log() if self._log is not None else None
+        if log is None:
+            return []
+        events = log.events(since=self._read)
+        if events:
+            self._read = events[-1].seq
+        return events
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"since": self.since, "_read": self._read, "_log": None}

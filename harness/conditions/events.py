@@ -3,7 +3,6 @@
 # ruff: noqa: RUF009  (doc() and loc_field() return dataclasses.field(...) with documentation)
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -14,37 +13,7 @@ from harness.model.schema import doc
 
 if TYPE_CHECKING:
     from harness.context import Ctx
-    from simkit import Event, ObservationLog
-
-
-class LogCursor:
-    """Follows one case's log from a place: each call returns only what was appended since.
-
-    A wait evaluates its conditions on every new event; rescanning the whole log each time
-    made a case of N events cost N^2. ``fresh`` says (True, ...) when it started over: another
-    log (the next case) or another starting place (``since: step`` after a new step).
-    """
-
-    def __init__(self) -> None:
-        self._log: weakref.ref[ObservationLog] | None = None
-        self._since = -1
-        self._scanned = -1
-
-    def fresh(self, ctx: Ctx, since: int) -> tuple[bool, list[Event]]:
-        log = ctx.log
-        restart = self._log is None or self._log() is not log or self._since != since
-        if restart:
-            self._log, self._since, self._scanned = weakref.ref(log), since, since
-        events = log.events(since=self._scanned)
-        if events:
-            self._scanned = events[-1].seq
-        return restart, events
-
-    def __getstate__(self) -> dict[str, object]:
-        return {}  # a copy (a worker's, a pickled case) starts over
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        self.__init__()  # type: ignore[misc]
+    from simkit import Event
 
 
 @condition("event")
@@ -76,11 +45,12 @@ class EventSeen(Condition):
     def _follow(self, ctx: Ctx) -> list[Event]:
         """The matching events so far; each event is matched once, when first seen (so a
         template in ``data`` resolves then)."""
-        cursor: LogCursor = self.__dict__.setdefault("_cursor", LogCursor())
-        restart, fresh = cursor.fresh(ctx, since_seq(ctx, self.since))
-        if restart:
+        since = since_seq(ctx, self.since)
+        cursor = self.__dict__.get("_cursor")
+        if cursor is None or not cursor.follows(ctx.log, since):  # a new case, or a new step
+            self._cursor = ctx.log.cursor(since)
             self._matches: list[Event] = []
-        for event in fresh:
+        for event in self._cursor.fresh():
             if (self.source is None or event.source == self.source) and (
                 self.kind is None or event.kind == self.kind
             ):

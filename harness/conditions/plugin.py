@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from harness.conditions.events import LogCursor
 from harness.errors import ScenarioError
 from harness.loader import YNode
 from harness.model.base import Condition, Verdict, since_seq
@@ -48,12 +47,13 @@ class Log(Condition):
     def evaluate(self, ctx: Ctx) -> Verdict:
         pattern = getattr(self, "_re", None) or re.compile(self.regex)
         # Follow the log: only lines appended since the last evaluation are read.
-        cursor: LogCursor = self.__dict__.setdefault("_cursor", LogCursor())
-        restart, fresh = cursor.fresh(ctx, since_seq(ctx, self.since))
-        if restart:
+        since = since_seq(ctx, self.since)
+        cursor = self.__dict__.get("_cursor")
+        if cursor is None or not cursor.follows(ctx.log, since):  # a new case, or a new step
+            self._cursor = ctx.log.cursor(since)
             self._lines, self._hits, self._tail = 0, list[str](), list[str]()
         tail: list[str] = self._tail
-        for event in fresh:
+        for event in self._cursor.fresh():
             if event.source == "plugin" and event.kind == "log":
                 line = str(event.data.get("line", ""))
                 self._lines += 1

@@ -43,3 +43,20 @@ def test_subscribers_see_every_later_event_until_unsubscribed() -> None:
     unsubscribe()
     log.append("node", "b")
     assert seen == ["a"]
+
+
+def test_a_cursor_reads_each_event_once_and_follows_only_its_own_log_and_place() -> None:
+    import pickle
+
+    log = ObservationLog()
+    first = log.append("kubelet", "devices")
+    cursor = log.cursor(since=0)
+    assert cursor.fresh() == [first]
+    assert cursor.fresh() == []
+    second = log.append("kubelet", "devices")
+    assert cursor.fresh() == [second]
+    assert cursor.follows(log, 0)
+    assert not cursor.follows(log, 1)  # another starting place
+    assert not cursor.follows(ObservationLog(), 0)  # another case's log
+    copy = pickle.loads(pickle.dumps(cursor))
+    assert not copy.follows(log, 0) and copy.fresh() == []
