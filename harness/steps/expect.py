@@ -92,12 +92,22 @@ class Expect(Step):
             self._consistently(ctx, float(self.for_))
 
     def _eventually(self, ctx: Ctx, seconds: float) -> None:
+        died: list[str] = []
+
+        def settled() -> bool:
+            if self.conditions.evaluate(ctx).ok or ctx.never_failed():
+                return True
+            if (why := died_at_start(ctx)) is not None:
+                died.append(why)
+                return True
+            return False
+
         try:
-            ctx.log.wait_for(
-                lambda: self.conditions.evaluate(ctx).ok or ctx.never_failed(), seconds, self.describe()
-            )
+            ctx.log.wait_for(settled, seconds, self.describe())
         except WaitTimeout:
             raise self._failure(ctx, f"not true within {Duration(seconds)}") from None
+        if died:
+            raise self._failure(ctx, f"not true, and it cannot become true: {died[0]}")
 
     def _consistently(self, ctx: Ctx, seconds: float) -> None:
         start = ctx.clock.now()
@@ -123,3 +133,28 @@ class Expect(Step):
         )
         expectation = "; ".join(f"{c.key}: {c.describe()}" for c in self.conditions.conditions)
         return StepFailed(f"expectation {what}", expectation=expectation, observed=observed)
+
+
+LAST_LINES = 5
+
+
+def died_at_start(ctx: Ctx) -> str | None:
+    """Why waiting on is pointless: the plugin exited on its own, before the kubelet accepted a
+    registration since it last started. Nothing restarts it, its output is complete, and the
+    kubelet has nothing of this start to change, so an unmet expectation stays unmet; a missing
+    command (exit 127) or a crash at start fails at once instead of after the whole ``within``.
+    A stop or kill asked for by a step is not a death."""
+    launcher = ctx.launcher
+    if launcher is None or launcher.running or launcher.exit_code is None:
+        return None
+    starts = ctx.log.events(source="plugin", kind="start")
+    since = starts[-1].seq if starts else 0
+    if any(
+        e.data.get("step") == "plugin" for e in ctx.log.events(source="harness", kind="step", since=since)
+    ):
+        return None
+    if any(e.data.get("accepted") for e in ctx.log.events(source="kubelet", kind="register", since=since)):
+        return None
+    lines = [str(e.data.get("line", "")) for e in ctx.log.events(source="plugin", kind="log", since=since)]
+    output = " | ".join(lines[-LAST_LINES:]) if lines else "(none)"
+    return f"the plugin exited with code {launcher.exit_code} before it registered; its last output: {output}"
