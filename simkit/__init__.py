@@ -6,6 +6,6 @@ never imports it (it runs on real time, like any plugin under test).
 """
 
 from simkit.clock import Clock, TimerHandle
-from simkit.log import Cursor, Event, ObservationLog, WaitTimeout
+from simkit.log import Cursor, Event, ObservationLog, WaitAborted, WaitTimeout
 
-__all__ = ["Clock", "Cursor", "Event", "ObservationLog", "TimerHandle", "WaitTimeout"]
+__all__ = ["Clock", "Cursor", "Event", "ObservationLog", "TimerHandle", "WaitAborted", "WaitTimeout"]

@@ -24,6 +24,14 @@ class WaitTimeout(AssertionError):
     """A condition did not hold before its deadline; the message says what was awaited."""
 
 
+class WaitAborted(Exception):
+    """The log was aborted while (or before) this wait ran; the message is the abort's reason.
+
+    Not a WaitTimeout: a wait that holds a condition ``for`` a while treats its timeout as
+    success, and an abort must never read as one.
+    """
+
+
 @dataclass(frozen=True)
 class Event:
     """One observation: ``source`` is who saw it (kubelet, node, plugin, harness)."""
@@ -52,6 +60,7 @@ class ObservationLog:
         self._seq = itertools.count(1)
         self._subscribers: list[Callable[[Event], None]] = []
         self._generation = 0
+        self._aborted: str | None = None
 
     def append(self, source: str, kind: str, **data: Any) -> Event:
         """Record an event now and wake everyone waiting on the log."""
@@ -68,6 +77,14 @@ class ObservationLog:
     def touch(self) -> None:
         """Wake waiters after a state change that is not itself an event."""
         with self._cond:
+            self._generation += 1
+            self._cond.notify_all()
+
+    def abort(self, reason: str) -> None:
+        """Make every wait on this log, the ones running now and any later one, raise
+        :class:`WaitAborted` with ``reason`` (a scenario out of wall-clock time stops waiting)."""
+        with self._cond:
+            self._aborted = reason
             self._generation += 1
             self._cond.notify_all()
 
@@ -107,7 +124,8 @@ class ObservationLog:
             return self._events[-1].seq if self._events else 0
 
     def wait_for(self, predicate: Callable[[], T], timeout: float | None, what: str = "") -> T:
-        """Wait until ``predicate()`` is truthy, re-checking on every append; raise WaitTimeout.
+        """Wait until ``predicate()`` is truthy, re-checking on every append; raise WaitTimeout
+        (or WaitAborted once :meth:`abort` is called).
 
         The predicate runs without the log's lock held, so it may take the locks of the
         components it inspects (which append to this log while holding them).
@@ -116,6 +134,8 @@ class ObservationLog:
         while True:
             with self._cond:
                 generation = self._generation
+                if self._aborted is not None:
+                    raise WaitAborted(self._aborted)
             result = predicate()
             if result:
                 return result

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from simkit import Clock, ObservationLog, WaitTimeout
+from simkit import Clock, ObservationLog, WaitAborted, WaitTimeout
 
 
 def test_events_are_numbered_timestamped_and_filterable() -> None:
@@ -60,3 +60,13 @@ def test_a_cursor_reads_each_event_once_and_follows_only_its_own_log_and_place()
     assert not cursor.follows(ObservationLog(), 0)  # another case's log
     copy = pickle.loads(pickle.dumps(cursor))
     assert not copy.follows(log, 0) and copy.fresh() == []
+
+
+def test_abort_ends_a_wait_in_progress_and_every_later_one() -> None:
+    log = ObservationLog()
+    threading.Timer(0.01, lambda: log.abort("out of time")).start()
+    with pytest.raises(WaitAborted, match="out of time"):
+        log.wait_for(lambda: False, None, "something that never comes")  # no deadline: only abort ends it
+    with pytest.raises(WaitAborted, match="out of time"):
+        log.wait_for(lambda: True, 5)
+    assert not issubclass(WaitAborted, WaitTimeout)  # a 'for' wait reads a timeout as success
