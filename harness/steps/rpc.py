@@ -28,9 +28,24 @@ from harness.model.matcher import Matcher, TextMatcher
 from harness.model.registry import step
 from harness.model.schema import doc
 from harness.model.text import Text
+from simkit import WaitAborted
 
 if TYPE_CHECKING:
     from harness.context import Ctx
+
+
+def _unary(ctx: Ctx, method: Any, request: Any, **kw: Any) -> Any:
+    """One call that ends at its deadline, or at once when the scenario runs out of wall-clock
+    time (the runner aborts the log): a plugin that never answers cannot outlast the case."""
+    future = method.future(request, **kw)
+    future.add_done_callback(lambda _: ctx.log.touch())
+    try:
+        ctx.log.wait_for(future.done, None, "the plugin's answer")
+    except WaitAborted:
+        future.cancel()
+        raise
+    return future.result()  # the reply, or the call's grpc.RpcError
+
 
 RPCS = ("GetPreferredAllocation", "Allocate", "GetDevicePluginOptions", "PreStartContainer")
 
@@ -103,7 +118,7 @@ class Call(Step):
     def _request(self, ctx: Ctx, stub: Any) -> Any:
         kw: dict[str, Any] = {"timeout": float(self.timeout), "wait_for_ready": self.wait_for_ready}
         if self.rpc == "GetDevicePluginOptions":
-            reply = stub.GetDevicePluginOptions(pb.Empty(), **kw)
+            reply = _unary(ctx, stub.GetDevicePluginOptions, pb.Empty(), **kw)
             return {
                 "pre_start_required": reply.pre_start_required,
                 "get_preferred_allocation_available": reply.get_preferred_allocation_available,
@@ -118,19 +133,18 @@ class Call(Step):
                     )
                 ]
             )
-            reply = stub.GetPreferredAllocation(request, **kw)
+            reply = _unary(ctx, stub.GetPreferredAllocation, request, **kw)
             return list(reply.container_responses[0].deviceIDs) if reply.container_responses else []
         if self.rpc == "PreStartContainer":
-            stub.PreStartContainer(
-                pb.PreStartContainerRequest(devices_ids=self._ids(ctx, self.devices)), **kw
-            )
+            prestart = pb.PreStartContainerRequest(devices_ids=self._ids(ctx, self.devices))
+            _unary(ctx, stub.PreStartContainer, prestart, **kw)
             return {}
         from fake_kubelet.responses import response_to_dict
 
         allocate = pb.AllocateRequest(
             container_requests=[pb.ContainerAllocateRequest(devices_ids=self._ids(ctx, self.devices))]
         )
-        reply = stub.Allocate(allocate, **kw)
+        reply = _unary(ctx, stub.Allocate, allocate, **kw)
         if len(reply.container_responses) != 1:
             raise StepFailed(
                 f"Allocate answered {len(reply.container_responses)} container responses for one "
