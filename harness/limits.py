@@ -56,5 +56,13 @@ YAML_DEPTH = Limit("HARNESS_MAX_YAML_DEPTH", 64, "levels of nested lists and map
 ALIAS_VALUES = Limit("HARNESS_MAX_ALIAS_VALUES", 100_000, "values repeated through YAML aliases")
 MATRIX_CASES = Limit("HARNESS_MAX_MATRIX_CASES", 1_000, "matrix combinations in one file")
 NODE_GPUS = Limit("HARNESS_MAX_NODE_GPUS", 256, "GPUs on a simulated node")
+# The wall cap: a case whose steps outlast it fails with the step that was running. A file
+# sets its own with 'timeout:'; the ceiling is the longest duration a scenario may write.
+CASE_SECONDS = Limit(
+    "HARNESS_MAX_CASE_SECONDS",
+    300,
+    "seconds of wall-clock time for one case's steps",
+    ceiling=365 * 24 * 3600,
+)
 
-LIMITS = (FILE_BYTES, YAML_DEPTH, ALIAS_VALUES, MATRIX_CASES, NODE_GPUS)
+LIMITS = (FILE_BYTES, YAML_DEPTH, ALIAS_VALUES, MATRIX_CASES, NODE_GPUS, CASE_SECONDS)

@@ -88,6 +88,12 @@ class ObservationLog:
             self._generation += 1
             self._cond.notify_all()
 
+    @property
+    def aborted(self) -> str | None:
+        """The reason given to :meth:`abort`, or None while the log is not aborted."""
+        with self._cond:
+            return self._aborted
+
     def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
         """Call ``callback`` on every later event (on the appender's thread); returns unsubscribe."""
         with self._cond:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from harness.errors import ScenarioError
@@ -64,6 +65,39 @@ class Duration(float):
         seconds = float(self)
         if seconds and seconds < 1:
             return f"{seconds * 1000:g}ms"
+        if seconds >= 3600 and seconds % 3600 == 0:
+            return f"{seconds / 3600:g}h"
         if seconds >= 60 and seconds % 60 == 0:
             return f"{seconds / 60:g}m"
         return f"{seconds:g}s"
+
+
+@dataclass(frozen=True)
+class WallCap:
+    """The most wall-clock time one case's steps may take, and where that figure comes from."""
+
+    seconds: float
+    source: str  # "this file's 'timeout: 2m'" or the default and how to raise it
+
+    def exceeded(self) -> str:
+        """Why a case that ran past the cap failed (the log's abort reason)."""
+        cap = Duration(self.seconds)
+        return f"the case ran out of time: its steps ran past the wall-clock cap of {cap} ({self.source})"
+
+
+class Wait(Duration):
+    """A duration that a step waits in wall-clock time (``within``, ``for``): it must fit in the
+    case's wall cap, or the wait could never run to its end and the case would fail at the cap."""
+
+    @classmethod
+    def from_yaml(cls, node: YNode, ctx: Any = None) -> Wait:
+        wait = cls(Duration.from_yaml(node))
+        cap: WallCap | None = getattr(ctx, "wall_cap", None)
+        if cap is not None and wait > cap.seconds:
+            raise ScenarioError(
+                node.loc,
+                f"a wait of {wait} is longer than the case's wall-clock cap of {Duration(cap.seconds)}, "
+                "so it could never run to its end",
+                suggestion=f"wait less, or raise the cap ({cap.source})",
+            )
+        return wait

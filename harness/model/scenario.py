@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fake_nvml.injections import simulated_only
+from harness import limits
 from harness.errors import Loc, ScenarioError, did_you_mean, one_of
 from harness.loader import YNode, paused_gc
 from harness.model.calls import ConditionSet, StepCall
 from harness.model.compose import Case, compose
 from harness.model.declared import declared_node
-from harness.model.duration import Duration
+from harness.model.duration import Duration, Wait, WallCap
 from harness.model.schema import ParseCtx, doc, loc_field, one_field_shorthand, parse, parse_dataclass
 from harness.model.text import Text
 from harness.requires import GpuRange, check_features
@@ -223,8 +224,13 @@ class Scenario:
         "(default: the plugin profile's, e.g. nvidia.com/gpu)",
         default="",
     )
-    within: Duration = doc(
-        "default deadline of 'expect' steps that give neither within nor for", default=Duration(5.0)
+    within: Wait = doc(
+        "default deadline of 'expect' steps that give neither within nor for", default=Wait(5.0)
+    )
+    timeout: Duration | None = doc(
+        "the most wall-clock time the case's steps may take; past it the case fails with the step that "
+        f"was running (default: {limits.CASE_SECONDS.default}s, or {limits.CASE_SECONDS.env}=N for every case)",
+        default=None,
     )
     never: list[ConditionSet] = doc(
         "conditions that must not hold at any time during the scenario", default_factory=list
@@ -237,6 +243,9 @@ class Scenario:
     path: str = field(default="", metadata={"yaml": False})
     case: str = field(default="", metadata={"yaml": False})
     values: dict[str, Any] = field(default_factory=dict, metadata={"yaml": False})
+    wall_cap: WallCap = field(
+        default=WallCap(limits.CASE_SECONDS.default, "the default"), metadata={"yaml": False}
+    )
     loc: Loc = loc_field()
 
     @property
@@ -267,6 +276,7 @@ def parse_case(case: Case, path: str) -> Scenario:
     node_tree = tree.get("node")
     spec = parse(NodeSpec, node_tree, ctx, "'node'") if node_tree is not None else NodeSpec()
     ctx.node = declared_node(spec)  # what aliases in the rest of the case are checked against
+    ctx.wall_cap = _wall_cap(tree.get("timeout"), ctx)  # what every wait of the case must fit in
     steps_node = tree.get("steps")
     body = YNode({k: v for k, v in tree.value.items() if k != "steps"}, tree.loc, tree.key_locs)
     if steps_node is not None:
@@ -279,8 +289,22 @@ def parse_case(case: Case, path: str) -> Scenario:
     scenario.path = path
     scenario.case = case.id
     scenario.values = case.values
+    scenario.wall_cap = ctx.wall_cap
     scenario.loc = tree.loc
     return scenario
+
+
+def _wall_cap(node: YNode | None, ctx: ParseCtx) -> WallCap:
+    """The file's ``timeout:``, else the default (raised by its environment variable)."""
+    if node is not None:
+        timeout = Duration.from_yaml(node, ctx)
+        if timeout > 0:
+            return WallCap(float(timeout), f"this file's 'timeout: {timeout}'")
+        raise ScenarioError(node.loc, "'timeout' cannot be 0", expected="a duration such as 30s or 10m")
+    cap = limits.CASE_SECONDS
+    return WallCap(
+        float(cap.value()), f"set 'timeout:' at the top of the file, or {cap.env}=N for every case"
+    )
 
 
 def load(path: str | Path) -> list[Scenario]:

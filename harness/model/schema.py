@@ -24,11 +24,13 @@ from harness.loader import YNode, wrap
 
 @dataclass
 class ParseCtx:
-    """What parsing needs besides the node: where relative paths start, and the declared node
-    (a :class:`harness.model.declared.DeclaredNode`) that device aliases are checked against."""
+    """What parsing needs besides the node: where relative paths start, the declared node
+    (a :class:`harness.model.declared.DeclaredNode`) that device aliases are checked against,
+    and the case's wall cap (a :class:`harness.model.duration.WallCap`) that waits must fit in."""
 
     base_dir: Path = field(default_factory=Path.cwd)
     node: Any = None
+    wall_cap: Any = None
 
 
 def doc(

@@ -2,7 +2,9 @@
 
 :mod:`harness.runner.setup` builds the parts; here the steps run in order while
 :mod:`harness.runner.never` watches the ``never:`` conditions, and whatever happens the case
-ends as a :class:`harness.result.Result`. The step boundary sorts what a step raises:
+ends as a :class:`harness.result.Result`. The steps run under the case's wall cap: when it
+passes, the log is aborted (every wait on it ends) and the case fails with the step that was
+running. The step boundary sorts what a step raises:
 StepFailed (an expectation did not hold: FAILED), StepError (the scenario asked for something
 that cannot be done: ERROR, in the author's words with the fix), Skip, and anything else (a
 bug in a component or in the harness: ERROR, with the traceback).
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import threading
 import time
 import traceback
 from typing import Any
@@ -153,6 +156,12 @@ def run_scenario(
                 ctx.never = NeverWatch(ctx, scenario.never, ctx.step_title)
                 ctx.never.start()
                 stack.callback(ctx.never.stop)
+                cap = threading.Timer(
+                    scenario.wall_cap.seconds, ctx.log.abort, [scenario.wall_cap.exceeded()]
+                )
+                cap.daemon = True
+                cap.start()
+                stack.callback(cap.cancel)
                 t_steps = time.perf_counter()
                 result.setup_s = t_steps - t0
                 _run_steps(ctx, result, events)
@@ -215,8 +224,7 @@ def _run_steps(ctx: LiveCtx, result: Result, events: Listener) -> None:
         events.step_started(ctx.scenario.id, StepStart(call.index, step.key, call.title(), str(call.loc)))
         wall = time.perf_counter()
         try:
-            step.run(ctx)
-            _check_never(ctx)
+            _run_step(ctx, step)
         except StepFailed as exc:
             record.status, record.message = Status.FAILED, exc.message
             raise
@@ -232,6 +240,23 @@ def _run_steps(ctx: LiveCtx, result: Result, events: Listener) -> None:
             result.steps.append(record)
             events.step_finished(ctx.scenario.id, record)
     ctx.step = None
+
+
+def _run_step(ctx: LiveCtx, step: Any) -> None:
+    """Run one step; once the wall cap has passed, whatever it raised, or its success, is the
+    cap's failure (a wait it was in ended with WaitAborted, or it ran past the cap unwaiting)."""
+    try:
+        step.run(ctx)
+        _check_never(ctx)
+    except Exception:
+        if ctx.log.aborted is None:
+            raise
+    if (reason := ctx.log.aborted) is not None:
+        raise StepFailed(
+            reason,
+            expectation="the case's steps end within the cap",
+            observed=f"'{step.key}' still running at t={ctx.clock.now():.3f}s",
+        )
 
 
 def _skip_step(ctx: LiveCtx, call: Any, result: Result, events: Listener, reason: str) -> None:

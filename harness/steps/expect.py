@@ -16,7 +16,7 @@ from harness.errors import ScenarioError, did_you_mean
 from harness.loader import YNode
 from harness.model.base import Step
 from harness.model.calls import ConditionSet
-from harness.model.duration import Duration
+from harness.model.duration import Duration, Wait
 from harness.model.registry import step
 from harness.model.schema import ParseCtx
 from simkit import WaitTimeout
@@ -28,7 +28,7 @@ TIMING = ("within", "for")
 BOUND_PREFIX = "profile."
 
 
-def _within(node: YNode) -> Duration | str:
+def _within(node: YNode, ctx: ParseCtx) -> Wait | str:
     """A duration, or ``profile.NAME``: one of the plugin profile's time bounds, read at run time."""
     value = node.value
     if isinstance(value, str) and value.startswith(BOUND_PREFIX):
@@ -43,7 +43,7 @@ def _within(node: YNode) -> Duration | str:
                 suggestion=did_you_mean(name, BOUNDS),
             )
         return name
-    return Duration.from_yaml(node)
+    return Wait.from_yaml(node, ctx)
 
 
 @step("expect")
@@ -52,14 +52,14 @@ class Expect(Step):
     """Conditions that must hold: eventually ('within', default: the scenario's) or throughout ('for')."""
 
     conditions: ConditionSet
-    within: Duration | str | None = None  # a str names a bound of the plugin profile
-    for_: Duration | None = None
+    within: Wait | str | None = None  # a str names a bound of the plugin profile
+    for_: Wait | None = None
 
     @classmethod
     def from_yaml(cls, node: YNode, ctx: ParseCtx) -> Expect:
         conditions = ConditionSet.parse(node, ctx, "'expect'", extra_keys=TIMING)
-        within = _within(node.value["within"]) if "within" in node.value else None
-        for_ = Duration.from_yaml(node.value["for"]) if "for" in node.value else None
+        within = _within(node.value["within"], ctx) if "within" in node.value else None
+        for_ = Wait.from_yaml(node.value["for"], ctx) if "for" in node.value else None
         if within is None and for_ is None and not node.is_map:  # pragma: no cover - parse() rejected it
             raise ScenarioError(node.loc, "expect needs conditions")
         expect = cls(conditions, within, for_)

@@ -3,6 +3,9 @@
 # ruff: noqa: RUF009  (doc() and loc_field() return dataclasses.field(...) with documentation)
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -12,11 +15,12 @@ from harness.errors import ScenarioError
 from harness.loader import YNode
 from harness.model.base import Step
 from harness.model.counts import Count
-from harness.model.duration import Duration
+from harness.model.duration import Wait
 from harness.model.matcher import TextMatcher
 from harness.model.numbers import Natural
 from harness.model.registry import step
 from harness.model.schema import doc, one_field_shorthand
+from simkit import WaitTimeout
 
 if TYPE_CHECKING:
     from harness.context import Ctx
@@ -54,6 +58,30 @@ def _pod_of(ctx: Ctx, name: str) -> Any:
             fix=f"admit it first ('admit: {{pod: {name}, gpus: 1}}'), or name one of the pods above",
         )
     return ctx.pods[name]
+
+
+def _outcome(ctx: Ctx, future: Future[Any], what: str, timeout: float | None = None) -> Any:
+    """The outcome of a kubelet call in flight, waited for on the scenario's log: the wait ends
+    when the call does, or at once when the case runs out of wall-clock time (the runner aborts
+    the log), so a plugin that never answers cannot outlast the case. Raises WaitTimeout."""
+    future.add_done_callback(lambda _: ctx.log.touch())
+    ctx.log.wait_for(future.done, timeout, what)
+    return future.result()
+
+
+def _blocking(ctx: Ctx, what: str, call: Callable[[], Any]) -> Any:
+    """``call()`` (a kubelet call that may wait on the plugin) on a thread of its own, waited for
+    as :func:`_outcome` waits; after an abort the thread ends with the call, at teardown at last."""
+    future: Future[Any] = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(call())
+        except BaseException as exc:
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name=f"step {what}", daemon=True).start()
+    return _outcome(ctx, future, what)
 
 
 @step("admit")
@@ -166,7 +194,8 @@ class Admit(Step):
         if not self.wait:
             ctx.kubelet.admit_async(pod)
             return
-        check_admission(ctx, name, ctx.kubelet.admit(pod), self.fails)
+        admission = _blocking(ctx, f"the admission of {name}", lambda: ctx.kubelet.admit(pod))
+        check_admission(ctx, name, admission, self.fails)
 
 
 def check_admission(ctx: Ctx, name: str, admission: Any, fails: TextMatcher | None) -> None:
@@ -207,7 +236,7 @@ class Await(Step):
     pod: str = doc("pod name")
     container: str | None = doc("a container start (default: the pod's admission)", default=None)
     fails: TextMatcher | None = doc("it must fail with a message matching this", default=None)
-    within: Duration | None = doc("how long it may still take (default: the scenario's within)", default=None)
+    within: Wait | None = doc("how long it may still take (default: the scenario's within)", default=None)
 
     shorthand, shorthand_expected = one_field_shorthand("pod", "just the pod name, e.g. 'await: p1'")
 
@@ -224,8 +253,8 @@ class Await(Step):
             )
         timeout = float(self.within if self.within is not None else ctx.scenario.within)
         try:
-            outcome = future.result(timeout=timeout)
-        except TimeoutError:
+            outcome = _outcome(ctx, future, self.describe(), timeout)
+        except WaitTimeout:
             raise StepFailed(
                 f"the {self.describe()[10:]} did not finish within {timeout:g}s",
                 expectation="it finishes",
@@ -324,7 +353,9 @@ class StartContainer(_ContainerStep):
         if not self.wait:
             ctx.kubelet.start_container_async(pod, self.container)
             return None
-        return ctx.kubelet.start_container(pod, self.container)
+        return _blocking(
+            ctx, f"the start of {self.container}", lambda: ctx.kubelet.start_container(pod, self.container)
+        )
 
 
 @step("restart_container")
@@ -335,7 +366,11 @@ class RestartContainer(_ContainerStep):
     verb = "restart"
 
     def call(self, ctx: Ctx, pod: Any) -> Any:
-        return ctx.kubelet.restart_container(pod, self.container)
+        return _blocking(
+            ctx,
+            f"the restart of {self.container}",
+            lambda: ctx.kubelet.restart_container(pod, self.container),
+        )
 
 
 @step("stop_container")

@@ -23,7 +23,7 @@ from harness.loader import YNode
 from harness.model.base import Step
 from harness.model.counts import Count
 from harness.model.declared import DeviceText
-from harness.model.duration import Duration
+from harness.model.duration import Wait
 from harness.model.matcher import Matcher, TextMatcher
 from harness.model.registry import step
 from harness.model.schema import doc
@@ -77,7 +77,7 @@ class Call(Step):
         default=None,
     )
     error: TextMatcher | None = doc("the call must fail with a message matching this", default=None)
-    timeout: Duration = doc("deadline of the call", default=Duration(10.0))
+    timeout: Wait = doc("deadline of the call", default=Wait(10.0))
     wait_for_ready: bool = doc(
         "wait (up to 'timeout') for the socket to appear and serve instead of failing at once "
         "(gRPC wait-for-ready): how a case waits for a plugin that serves without registering",

@@ -64,9 +64,11 @@ def test_a_cursor_reads_each_event_once_and_follows_only_its_own_log_and_place()
 
 def test_abort_ends_a_wait_in_progress_and_every_later_one() -> None:
     log = ObservationLog()
+    assert log.aborted is None
     threading.Timer(0.01, lambda: log.abort("out of time")).start()
     with pytest.raises(WaitAborted, match="out of time"):
         log.wait_for(lambda: False, None, "something that never comes")  # no deadline: only abort ends it
     with pytest.raises(WaitAborted, match="out of time"):
         log.wait_for(lambda: True, 5)
+    assert log.aborted == "out of time"
     assert not issubclass(WaitAborted, WaitTimeout)  # a 'for' wait reads a timeout as success
