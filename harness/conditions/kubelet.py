@@ -151,7 +151,7 @@ class Health(Condition):
 
     A key is a device reference (alias, template or ID); a GPU alias also names all its
     replicas (``UUID::n``) and, on a MIG-enabled GPU, its MIG devices. ``others`` covers every
-    device not named; ``all`` every device.
+    device not named; ``all`` every device. Neither holds on an empty device list.
     """
 
     expected: dict[str, str]
@@ -203,6 +203,9 @@ class Health(Condition):
                     problems.append(f"{key} ({device.id}) is {device.health}")
         for key in ("others", "all"):
             if key in self.expected:
+                if not state.devices:
+                    # Vacuous truth would let `all: Healthy` pass before any device arrived.
+                    problems.append(f"'{key}' names no device: {name} lists none")
                 for device in state.devices:
                     if (key == "all" or device.id not in named) and device.health != self.expected[key]:
                         problems.append(f"{device.id} is {device.health}")

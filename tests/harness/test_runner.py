@@ -268,3 +268,16 @@ def test_a_never_condition_that_cannot_be_checked_yet_waits_for_its_pod(write) -
         + "  - admit: {pod: p1, gpus: 1}\n  - expect: {allocatable: 2}\n",
     )
     assert result.status == "passed", result.report()
+
+
+def test_health_all_and_others_do_not_hold_on_an_empty_device_list(write) -> None:
+    # After a kubelet restart with the plugin stopped the resource is known but lists no device:
+    # "every device is Healthy" must not pass before a device arrived.
+    for key in ("all", "others"):
+        result = run(
+            write,
+            "steps:\n" + REGISTERED + "  - plugin: stop\n  - kubelet: restart\n"
+            f"  - expect: {{health: {{{key}: Healthy}}, within: 200ms}}\n",
+        )
+        assert result.status == "failed", result.report()
+        assert f"'{key}' names no device: nvidia.com/gpu lists none" in result.failure.observed
