@@ -14,6 +14,7 @@ cannot be done: the case is an error, told in the author's words with the fix) a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -245,4 +246,14 @@ class Ctx(Protocol):
 
     def note(self, kind: str, **data: Any) -> None:
         """A ``"harness"`` event in the observation log."""
+        ...
+
+    def paced(
+        self, horizon: float, *, inclusive: bool = False, why: str = ""
+    ) -> AbstractContextManager[None]:
+        """While the block runs, the clock jumps over quiet stretches up to ``horizon``.
+
+        Only when every timer of the case is on the scenario clock (our plugin in-process on
+        the simulated node); otherwise the block runs in real time. See ``simkit.pacer``.
+        """
         ...

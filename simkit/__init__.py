@@ -7,5 +7,15 @@ never imports it (it runs on real time, like any plugin under test).
 
 from simkit.clock import Clock, TimerHandle
 from simkit.log import Cursor, Event, ObservationLog, WaitAborted, WaitTimeout
+from simkit.pacer import Pacer
 
-__all__ = ["Clock", "Cursor", "Event", "ObservationLog", "TimerHandle", "WaitAborted", "WaitTimeout"]
+__all__ = [
+    "Clock",
+    "Cursor",
+    "Event",
+    "ObservationLog",
+    "Pacer",
+    "TimerHandle",
+    "WaitAborted",
+    "WaitTimeout",
+]

@@ -6,6 +6,10 @@ buys us is skipping the kubelet's long timers (the 5-minute endpoint grace perio
 NVML wait timeouts. ``advance(seconds)`` adds to the clock's offset, fires every timer
 that became due (in order, on the caller's thread, before returning) and wakes every
 waiter so that it re-checks its deadline. Nothing here polls.
+
+``next_deadline()`` is the earliest moment anything on this clock is due (a timer, or a
+waiter's deadline): what a driver that jumps over quiet stretches (:mod:`simkit.pacer`)
+jumps to.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ class Clock:
         self._offset = 0.0
         self._lock = threading.Lock()
         self._waiting: dict[int, tuple[threading.Condition, int]] = {}
+        self._deadlines: dict[int, float] = {}  # one per wait with a timeout, by wait token
+        self._tokens = itertools.count()
         self._timers: list[TimerHandle] = []
         self._seq = itertools.count()
         self._timer_cond = threading.Condition()
@@ -58,20 +64,45 @@ class Clock:
         """Seconds since this clock was made, including every ``advance``."""
         return time.monotonic() - self._start + self._offset
 
-    def advance(self, seconds: float) -> None:
-        """Jump forward: fire the timers that fall due, then wake every waiter."""
+    def advance(self, seconds: float, *, fire: bool = True) -> None:
+        """Jump forward: fire the timers that fall due, then wake every waiter.
+
+        With ``fire=False`` the due timers fire on the timer thread (woken with the waiters)
+        instead of the caller's, so a callback that blocks cannot hold up the caller.
+        """
         if seconds < 0:
             raise ValueError(f"a clock only moves forward; advance({seconds}) asks to go back")
         with self._lock:
             self._offset += seconds
-        self._fire_due()
-        self._wake_waiters()
+        if fire:
+            self._fire_due()
+        self._wake_waiters()  # the timer thread among them: it fires what is left due
+
+    def next_deadline(self, after: float | None = None) -> float | None:
+        """The earliest pending timer or waiter deadline (clock seconds), or None when none is set.
+
+        With ``after``, only deadlines later than it: those at or before are already due, and
+        their owners are waking.
+        """
+        floor = float("-inf") if after is None else after
+        with self._timer_cond:
+            timers = [t.when for t in self._timers if not t.cancelled and t.when > floor]
+        with self._lock:
+            waiters = [d for d in self._deadlines.values() if d > floor]
+        return min(timers + waiters, default=None)
 
     # -- waiting ------------------------------------------------------------------------
     def wait_for(self, cond: threading.Condition, predicate: Callable[[], T], timeout: float | None) -> T:
         """Like ``Condition.wait_for`` (call it holding ``cond``) with the deadline on this clock."""
+        return self._wait(cond, predicate, timeout, track=True)
+
+    def _wait(
+        self, cond: threading.Condition, predicate: Callable[[], T], timeout: float | None, track: bool
+    ) -> T:
+        """``track``: the deadline counts in ``next_deadline`` (the timer thread's own does not:
+        the timers themselves do, without the ones cancelled since it began waiting)."""
         deadline = None if timeout is None else self.now() + timeout
-        self._register(cond)
+        token = self._register(cond, deadline if track else None)
         try:
             result = predicate()
             while not result:
@@ -85,21 +116,26 @@ class Clock:
                 result = predicate()
             return result
         finally:
-            self._unregister(cond)
+            self._unregister(cond, token)
 
     def sleep(self, seconds: float) -> None:
-        """Sleep in clock time (an ``advance`` cuts it short). Not for synchronisation."""
+        """Sleep in clock time (an ``advance`` or ``close`` cuts it short). Not for synchronisation."""
         cond = threading.Condition()
         with cond:
-            self.wait_for(cond, lambda: False, seconds)
+            self.wait_for(cond, lambda: self._closed, seconds)
 
-    def _register(self, cond: threading.Condition) -> None:
+    def _register(self, cond: threading.Condition, deadline: float | None) -> int:
         with self._lock:
             _, count = self._waiting.get(id(cond), (cond, 0))
             self._waiting[id(cond)] = (cond, count + 1)
+            token = next(self._tokens)
+            if deadline is not None:
+                self._deadlines[token] = deadline
+            return token
 
-    def _unregister(self, cond: threading.Condition) -> None:
+    def _unregister(self, cond: threading.Condition, token: int) -> None:
         with self._lock:
+            self._deadlines.pop(token, None)
             _, count = self._waiting[id(cond)]
             if count == 1:
                 del self._waiting[id(cond)]
@@ -132,11 +168,12 @@ class Clock:
         return handle
 
     def close(self) -> None:
-        """Stop the timer thread; pending timers never fire."""
+        """Stop the timer thread; pending timers never fire, and sleepers wake (their time is up)."""
         with self._timer_cond:
             self._closed = True
             self._timers.clear()
             self._timer_cond.notify_all()
+        self._wake_waiters()
 
     def _pop_due(self) -> TimerHandle | None:
         with self._timer_cond:
@@ -169,7 +206,7 @@ class Clock:
                     def woken(seen: int = generation) -> bool:
                         return self._closed or self._has_due() or self._timer_generation != seen
 
-                    self.wait_for(self._timer_cond, woken, delay)
+                    self._wait(self._timer_cond, woken, delay, track=False)
                 if self._closed:
                     return
             self._fire_due()

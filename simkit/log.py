@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -154,6 +155,35 @@ class ObservationLog:
                     return self._generation != seen
 
                 self.clock.wait_for(self._cond, appended, remaining)
+
+    def wait_quiet(self, window: float, stop: Callable[[], bool]) -> bool:
+        """Block until nothing was appended or touched for ``window`` seconds of *real* time.
+
+        Real, not clock, time: quiet is about what the parts are doing now, and a clock jump
+        must not count as a quiet stretch. False as soon as ``stop()`` holds (call ``touch()``
+        after setting what it reads, to wake this wait).
+        """
+        with self._cond:
+            seen = self._generation
+            end = time.monotonic() + window
+            while not stop():
+                if self._generation != seen:
+                    seen, end = self._generation, time.monotonic() + window
+                remaining = end - time.monotonic()
+                if remaining <= 0:
+                    return True
+                self._cond.wait(remaining)
+            return False
+
+    def wait_change(self, stop: Callable[[], bool]) -> bool:
+        """Block until the next append or touch; False as soon as ``stop()`` holds."""
+        with self._cond:
+            seen = self._generation
+            while not stop():
+                if self._generation != seen:
+                    return True
+                self._cond.wait()
+            return False
 
     def to_json(self) -> str:
         with self._cond:

@@ -7,6 +7,7 @@ plugin launcher, the pods it admitted and what came back. It is also the templat
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from harness.runner.never import NeverWatch
     from harness.scheduling import KubeNode
     from plugin.nvmlapi import Nvml
-    from simkit import Clock, ObservationLog
+    from simkit import Clock, ObservationLog, Pacer
 
 
 def _kube_node() -> KubeNode:
@@ -69,6 +70,7 @@ class LiveCtx:
     nvml: Nvml | None = None  # what the plugin is given (the node, pynvml, or an overlay)
     kube_node: KubeNode = field(default_factory=lambda: _kube_node())  # labels and taints
     lock: threading.Lock = field(default_factory=threading.Lock)
+    pacer: Pacer | None = None  # set when every timer of the case is on the scenario clock
     _node: Node | None = None
     _kubelet: FakeKubelet | None = None
     _launcher: Launcher | None = None
@@ -227,3 +229,10 @@ class LiveCtx:
 
     def note(self, kind: str, **data: Any) -> None:
         self.log.append("harness", kind, **data)
+
+    def paced(
+        self, horizon: float, *, inclusive: bool = False, why: str = ""
+    ) -> contextlib.AbstractContextManager[None]:
+        if self.pacer is None:
+            return contextlib.nullcontext()
+        return self.pacer.running(horizon, inclusive=inclusive, why=why)

@@ -26,7 +26,23 @@ from harness.model.scenario import Scenario
 from harness.options import RunOptions
 from harness.profiles import Profile
 from harness.runner.live import LiveCtx
-from simkit import Clock, ObservationLog
+from simkit import Clock, ObservationLog, Pacer
+from simkit.pacer import QUIET_S
+
+QUIET_ENV = "HARNESS_QUIET_MS"
+
+
+def _quiet_window() -> float:
+    """The pacer's quiet window in seconds: ``HARNESS_QUIET_MS`` (0: every wait in real time)."""
+    raw = os.environ.get(QUIET_ENV, "").strip()
+    if not raw:
+        return QUIET_S
+    try:
+        return max(0.0, float(raw) / 1000)
+    except ValueError:
+        raise StepFailed(
+            f"{QUIET_ENV}={raw!r}: expected a number of milliseconds (0 turns pacing off)"
+        ) from None
 
 
 def _short_tmp() -> str:
@@ -236,5 +252,12 @@ class Setup:
             raise StepFailed(str(exc)) from None
         self.guard(launcher.close)
         ctx.launcher = launcher
+        quiet = _quiet_window()
+        if kind == "inprocess" and not ctx.real and quiet > 0:
+            # Our plugin times its retries, probes and back-offs on the scenario clock, as the
+            # node and the kubelet do: waits may jump over quiet stretches (simkit.pacer).
+            ctx.pacer = Pacer(
+                ctx.clock, ctx.log, quiet, on_jump=lambda s, why: ctx.note("jump", seconds=s, why=why)
+            )
         if plugin.start:
             launcher.start()

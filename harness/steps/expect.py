@@ -3,7 +3,9 @@
 Waiting is event-driven: the conditions are re-evaluated whenever the observation log
 changes (every kubelet, node, plugin or harness event), with the deadline on the scenario
 clock. ``for: 2s`` holds the conditions for two seconds of scenario time and fails at the
-first event after which they no longer hold.
+first event after which they no longer hold. With our plugin in-process, both jump the clock
+over quiet stretches (``ctx.paced``): a hold costs a quiet window of real time, plus one per
+timer that falls due inside it, and a wait for a timer does not wait it out.
 """
 
 from __future__ import annotations
@@ -103,7 +105,8 @@ class Expect(Step):
             return False
 
         try:
-            ctx.log.wait_for(settled, seconds, self.describe())
+            with ctx.paced(ctx.clock.now() + seconds, why="within"):
+                ctx.log.wait_for(settled, seconds, self.describe())
         except WaitTimeout:
             raise self._failure(ctx, f"not true within {Duration(seconds)}") from None
         if died:
@@ -120,7 +123,8 @@ class Expect(Step):
             return ctx.never_failed()
 
         try:
-            ctx.log.wait_for(stopped_holding, seconds, self.describe())
+            with ctx.paced(start + seconds, inclusive=True, why="for"):
+                ctx.log.wait_for(stopped_holding, seconds, self.describe())
         except WaitTimeout:
             return
         if broken:

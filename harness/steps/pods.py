@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from harness.context import StepError, StepFailed
+from harness.context import BLOCKING_HORIZON_S, StepError, StepFailed
 from harness.errors import ScenarioError
 from harness.loader import YNode
 from harness.model.base import Step
@@ -23,6 +23,8 @@ from harness.model.schema import doc, one_field_shorthand
 from simkit import WaitTimeout
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from harness.context import Ctx
     from harness.templating import Resolver
 
@@ -194,8 +196,14 @@ class Admit(Step):
         if not self.wait:
             ctx.kubelet.admit_async(pod)
             return
-        admission = _blocking(ctx, f"the admission of {name}", lambda: ctx.kubelet.admit(pod))
+        with _kubelet_paced(ctx, "admit"):
+            admission = _blocking(ctx, f"the admission of {name}", lambda: ctx.kubelet.admit(pod))
         check_admission(ctx, name, admission, self.fails)
+
+
+def _kubelet_paced(ctx: Ctx, why: str) -> AbstractContextManager[None]:
+    """While the kubelet calls the plugin: a hung call meets its deadline at once when all is quiet."""
+    return ctx.paced(ctx.clock.now() + BLOCKING_HORIZON_S, why=why)
 
 
 def check_admission(ctx: Ctx, name: str, admission: Any, fails: TextMatcher | None) -> None:
@@ -305,7 +313,8 @@ class _ContainerStep(Step):
     def run(self, ctx: Ctx) -> None:
         pod = _pod_of(ctx, self.pod)
         try:
-            started = self.call(ctx, pod)
+            with _kubelet_paced(ctx, self.verb):
+                started = self.call(ctx, pod)
         except KeyError as exc:  # the pod has no such container
             raise StepError(str(exc).strip("'\""), fix="name one of the pod's containers") from None
         except ValueError as exc:  # restarting a container that never started

@@ -28,22 +28,40 @@ from harness.model.matcher import Matcher, TextMatcher
 from harness.model.registry import step
 from harness.model.schema import doc
 from harness.model.text import Text
-from simkit import WaitAborted
+from simkit import WaitAborted, WaitTimeout
 
 if TYPE_CHECKING:
     from harness.context import Ctx
 
 
+class _ClockDeadline(grpc.RpcError):
+    """The call's deadline passed on the scenario clock (worded as grpcio words its own)."""
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.DEADLINE_EXCEEDED
+
+    def details(self) -> str:
+        return "Deadline Exceeded"
+
+
 def _unary(ctx: Ctx, method: Any, request: Any, **kw: Any) -> Any:
     """One call that ends at its deadline, or at once when the scenario runs out of wall-clock
-    time (the runner aborts the log): a plugin that never answers cannot outlast the case."""
+    time (the runner aborts the log): a plugin that never answers cannot outlast the case.
+
+    The deadline is on the scenario clock too, so a hung plugin is judged as soon as all else
+    is quiet (``ctx.paced``); grpcio's own timeout stays the real-time backstop."""
+    timeout = float(kw["timeout"])
     future = method.future(request, **kw)
     future.add_done_callback(lambda _: ctx.log.touch())
     try:
-        ctx.log.wait_for(future.done, None, "the plugin's answer")
+        with ctx.paced(ctx.clock.now() + timeout, inclusive=True, why="call"):
+            ctx.log.wait_for(future.done, timeout, "the plugin's answer")
     except WaitAborted:
         future.cancel()
         raise
+    except WaitTimeout:
+        future.cancel()
+        raise _ClockDeadline() from None
     return future.result()  # the reply, or the call's grpc.RpcError
 
 

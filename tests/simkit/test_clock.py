@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import threading
 
+import pytest
+
 from simkit import Clock
 
 
@@ -92,3 +94,50 @@ def test_advance_returns_only_after_a_timer_the_timer_thread_picked_up_has_finis
     release.set()
     advancer.join(5)
     assert finished == [True]
+
+
+def _sleeping(clock: Clock, seconds: float) -> threading.Thread:
+    """A thread sleeping ``seconds`` on ``clock``, its deadline registered before this returns."""
+    before = clock.next_deadline()
+    thread = threading.Thread(target=lambda: clock.sleep(seconds), daemon=True)
+    thread.start()
+    while clock.next_deadline() == before:  # registered as the thread starts waiting
+        thread.join(0.001)
+    return thread
+
+
+def test_next_deadline_is_the_earliest_timer_or_wait_deadline() -> None:
+    clock = Clock()
+    assert clock.next_deadline() is None
+    clock.call_later(300, lambda: None)
+    clock.call_later(30, lambda: None).cancel()
+    assert clock.next_deadline() == pytest.approx(clock.now() + 300, abs=1)
+    thread = _sleeping(clock, 60)
+    assert clock.next_deadline() == pytest.approx(clock.now() + 60, abs=1)
+    assert clock.next_deadline(after=clock.now() + 100) == pytest.approx(clock.now() + 300, abs=1)
+    clock.advance(61)
+    thread.join(5)
+    assert clock.next_deadline() == pytest.approx(clock.now() + 239, abs=1)
+
+
+def test_advance_without_firing_leaves_due_timers_to_the_timer_thread() -> None:
+    clock = Clock()
+    fired: list[str] = []
+    done = threading.Event()
+
+    def due() -> None:
+        fired.append(threading.current_thread().name)
+        done.set()
+
+    clock.call_later(60, due)
+    clock.advance(61, fire=False)
+    assert done.wait(5)
+    assert fired == ["simkit-clock-timers"]
+
+
+def test_close_wakes_sleepers_at_once() -> None:
+    clock = Clock()
+    thread = _sleeping(clock, 3600)
+    clock.close()
+    thread.join(5)
+    assert not thread.is_alive()
