@@ -28,6 +28,12 @@ if TYPE_CHECKING:
     from simkit import Clock, ObservationLog
 
 
+# How far the clock may jump while one blocking action (a plugin start held up by a slow NVML, an
+# admission whose Allocate hangs) waits on a deadline: the kubelet's longest call deadline is 30 s
+# (PreStartContainer), and an admission may make two 10 s calls. See ``Ctx.paced``.
+BLOCKING_HORIZON_S = 60.0
+
+
 class StepFailed(AssertionError):
     """A step did not do what the scenario said; ``observed`` is what was seen instead."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from harness.context import StepError, StepFailed
+from harness.context import BLOCKING_HORIZON_S, StepError, StepFailed
 from harness.model.base import Step
 from harness.model.duration import Duration
 from harness.model.registry import step
@@ -35,13 +35,15 @@ class PluginAction(Step):
         launcher = ctx.launcher
         if launcher is None:  # pragma: no cover - the runner always makes one
             raise StepFailed("no plugin launcher")
-        {
+        act = {
             "start": launcher.start,
             "stop": launcher.stop,
             "restart": launcher.restart,
             "sighup": launcher.sighup,
             "kill": launcher.kill,
-        }[self.action]()
+        }[self.action]
+        with ctx.paced(ctx.clock.now() + BLOCKING_HORIZON_S, why=f"plugin {self.action}"):
+            act()  # in-process, a start held up by a slow NVML call waits on the clock
 
 
 @step("kubelet")

@@ -93,3 +93,16 @@ def test_pacing_off_waits_in_real_time(write, monkeypatch) -> None:
     assert result.status == "passed", result.report()
     assert not [e for e in result.events if e["kind"] == "jump"]
     assert result.steps[-1].wall_s >= 0.3
+
+
+def test_a_plugin_start_held_up_by_nvml_latency_waits_on_the_clock(write) -> None:
+    result = run(
+        write,
+        # Start calls nvmlDeviceGetCount twice (platform detection, discovery): 2 x 20 s, under
+        # the minute an action may jump.
+        "plugin: {start: false}\nsteps:\n  - inject: {latency: nvmlDeviceGetCount, seconds: 20s}\n"
+        "  - plugin: start\n" + REGISTERED,
+    )
+    assert result.status == "passed", result.report()
+    assert jumps(result, "plugin start") >= 39.9
+    assert result.steps[1].wall_s < 10
