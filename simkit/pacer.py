@@ -8,10 +8,11 @@ when every timer of the simulation is on this clock (a plugin in another process
 its own real-time timers, so its scenarios run without a pacer).
 
 Quiet means: no event (append or touch) for a window of real time, this process used
-little CPU meanwhile, and none of its other threads is runnable at the end. The last two
-catch a part that computes without logging (a rebuild at thousands of devices) and a
-process starved of CPU by others; the window covers what is in flight between threads
-(a message in a socket). Only a reaction that begins more than a window after everything
+little CPU meanwhile, none of its other threads is runnable at the end, and no child process
+ran or used CPU meanwhile. These catch a part that computes without logging (a rebuild at
+thousands of devices), a process starved of CPU by others, and a helper command the plugin
+runs and waits for (``nvidia-cuda-mps-control``); the window covers what is in flight
+between threads (a message in a socket). Only a reaction that begins more than a window after everything
 went idle, with no timer behind it, could be overtaken; the window is several times the
 slowest reaction this harness measures (docs/scenarios.md, "Time").
 """
@@ -31,6 +32,16 @@ QUIET_S = 0.02
 CPU_SHARE = 0.25  # at most this share of one CPU used over a quiet window (idle parts use ~5%)
 
 
+def _state_and_ticks(stat_path: str) -> tuple[str, int] | None:
+    """A task's scheduler state (R running, D in I/O, S asleep, Z gone) and its CPU clock ticks."""
+    try:
+        with open(stat_path, encoding="ascii") as f:
+            fields = f.read().rpartition(")")[2].split()
+        return fields[0], int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return None  # it ended meanwhile
+
+
 def _others_runnable() -> bool:
     """Whether a thread of this process other than the caller is running or waiting for a CPU."""
     me = str(threading.get_native_id())
@@ -39,14 +50,39 @@ def _others_runnable() -> bool:
     except OSError:  # not Linux: the CPU share alone decides
         return False
     for tid in tids:
-        if tid == me:
-            continue
+        if tid != me and (st := _state_and_ticks(f"/proc/self/task/{tid}/stat")) and st[0] == "R":
+            return True
+    return False
+
+
+def _descendants() -> dict[int, tuple[str, int]]:
+    """This process's child processes and theirs: pid -> (state, CPU ticks)."""
+    found: dict[int, tuple[str, int]] = {}
+    parents = ["self"]
+    while parents:
+        parent = parents.pop()
         try:
-            with open(f"/proc/self/task/{tid}/stat", encoding="ascii") as f:
-                state = f.read().rpartition(")")[2].split()[0]
-        except (OSError, IndexError):
-            continue  # the thread ended meanwhile
-        if state == "R":
+            tids = os.listdir(f"/proc/{parent}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{parent}/task/{tid}/children", encoding="ascii") as f:
+                    pids = [int(p) for p in f.read().split()]
+            except (OSError, ValueError):
+                continue
+            for pid in pids:
+                if pid not in found and (st := _state_and_ticks(f"/proc/{pid}/stat")) is not None:
+                    found[pid] = st
+                    parents.append(str(pid))
+    return found
+
+
+def _children_busy(before: dict[int, tuple[str, int]], after: dict[int, tuple[str, int]]) -> bool:
+    """A child process ran, waited on a disk, or used CPU meanwhile (a plugin's helper command
+    at work: its time is no event and no CPU of ours). A sleeping daemon child is not busy."""
+    for pid, (state, ticks) in after.items():
+        if state in ("R", "D") or (state != "Z" and ticks > before.get(pid, ("", 0))[1]):
             return True
     return False
 
@@ -93,11 +129,15 @@ class Pacer:
     def quiet_now(self, stopped: Callable[[], bool]) -> bool:
         """Block until the simulation is quiet (see the module doc); False when stopped first."""
         while True:
-            cpu, real = time.process_time(), time.monotonic()
+            cpu, real, children = time.process_time(), time.monotonic(), _descendants()
             if not self.log.wait_quiet(self.quiet, stopped):
                 return False
             cpu, real = time.process_time() - cpu, time.monotonic() - real
-            if cpu <= CPU_SHARE * real and not _others_runnable():
+            if (
+                cpu <= CPU_SHARE * real
+                and not _others_runnable()
+                and not _children_busy(children, _descendants())
+            ):
                 return True
 
     def _drive(self, horizon: float, inclusive: bool, why: str, stopped: Callable[[], bool]) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -99,3 +101,22 @@ def test_each_jump_is_reported(sim) -> None:
     with pacer.running(clock.now() + 20, why="within"):
         log.wait_for(lambda: log.events(kind="tick"), 20, "the tick")
     assert len(jumps) == 1 and jumps[0][1] == "within" and 9 < jumps[0][0] < 10.1
+
+
+def test_no_jump_while_a_child_process_works(sim) -> None:
+    clock, _log, pacer = sim
+    done = threading.Event()
+    jumped_while_busy: list[float] = []
+
+    def helper() -> None:  # a command the plugin runs and waits for: its CPU is not ours
+        subprocess.run(
+            [sys.executable, "-c", "import time\nend = time.time() + 0.4\nwhile time.time() < end: pass"]
+        )
+        jumped_while_busy.append(pacer.jumped)
+        done.set()
+
+    clock.call_later(60, lambda: None)
+    with pacer.running(clock.now() + 120):
+        threading.Thread(target=helper).start()
+        assert done.wait(30)
+    assert jumped_while_busy == [0.0]
