@@ -229,7 +229,8 @@ class Scenario:
     )
     timeout: Duration | None = doc(
         "the most wall-clock time the case's steps may take; past it the case fails with the step that "
-        f"was running (default: {limits.CASE_SECONDS.default}s, or {limits.CASE_SECONDS.env}=N for every case)",
+        f"was running (default: {limits.CASE_SECONDS.default}s, "
+        f"or {limits.CASE_SECONDS.env}=N for every case)",
         default=None,
     )
     never: list[ConditionSet] = doc(
