@@ -6,6 +6,10 @@ are merged into ``nvmlEventSetWait`` results of sets where that device was regis
 thread per set waits on the real set (blocking in NVML, not polling) and forwards what real
 NVML reports, so one queue and one condition variable serve both sources. Faults that need
 the GPU itself to misbehave (lost GPUs, failing calls) raise :class:`SimulationRequired`.
+
+Nothing that passes through may change a GPU: functions that reset it, change MIG, clocks or
+limits, or create and destroy instances (:func:`fake_nvml.guard.changes_gpu`) answer NVML's
+NoPermission without reaching the driver, and the refusal is logged as a ``node`` event.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from fake_nvml.events import NOT_ATTRIBUTABLE, EventData
+from fake_nvml.guard import changes_gpu
 from fake_nvml.injections import FAULTS
 from simkit import Clock, ObservationLog
 
@@ -56,7 +61,18 @@ class OverlayNVML:
         self._sets: list[_OverlaySet] = []
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
+        value = getattr(self._real, name)
+        if callable(value) and changes_gpu(name):
+            return self._guarded(name)
+        return value
+
+    def _guarded(self, name: str) -> Callable[..., NoReturn]:
+        def refuse(*_: Any, **__: Any) -> NoReturn:
+            self._note("refused", function=name, why="it would change a real GPU")
+            raise self._real.NVMLError(self._real.NVML_ERROR_NO_PERMISSION)
+
+        refuse.__name__ = name
+        return refuse
 
     # -- event sets ------------------------------------------------------------------------
     def nvmlEventSetCreate(self) -> _OverlaySet:
