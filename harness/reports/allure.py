@@ -5,11 +5,21 @@ timeline, events and plugin log as attachments). ``dp-harness run`` writes it wi
 into ``allure-results/`` (:class:`AllureReport`); under pytest, allure-pytest owns the test
 result and :class:`AllureSteps` adds the same: each scenario step as a live allure step, then
 the details.
+
+Each case has its own stable identity (:func:`identity`). allure keys history and retries by
+``historyId``; allure-pytest derives it from the test's full name and its parameters, and a
+scenario item has no pytest parameters, so every matrix case of a file used to get the same id:
+allure showed one test, the last case's status on top and the others under "Retries". The
+matrix case is therefore an allure parameter (``case``) in both front ends, computed as
+allure-pytest computes it, so a case keeps its id from run to run and from one front end to the
+other (run from the same folder).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +47,55 @@ class Details:
     description: str
     labels: list[tuple[str, str]]
     attachments: list[Attachment]
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a case is to allure: the same from run to run, distinct for each matrix case."""
+
+    full_name: str  # as allure-pytest names the item: "scenarios.health.xid-fatal#xid-fatal"
+    parameters: tuple[tuple[str, str], ...]  # ("case", "'79'"): the matrix case, as allure-pytest shows it
+
+    @property
+    def test_case_id(self) -> str:
+        """The same for every matrix case of one file (allure groups them as one test case)."""
+        return md5(self.full_name)
+
+    @property
+    def history_id(self) -> str:
+        """Distinct per matrix case; allure's history and retries follow it."""
+        return md5(self.full_name, *(value for _, value in sorted(self.parameters)))
+
+    def with_parameter(self, name: str, value: str) -> Identity:
+        """The same case seen from somewhere else (a fleet report adds the node)."""
+        kept = tuple(p for p in self.parameters if p[0] != name)
+        return Identity(self.full_name, (*kept, (name, represent(value))))
+
+
+def md5(*parts: str) -> str:
+    """allure-python's id hash: the md5 of the parts' UTF-8 bytes, concatenated."""
+    digest = hashlib.md5(usedforsecurity=False)
+    for part in parts:
+        digest.update(part.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def represent(value: str) -> str:
+    """A parameter value as allure-pytest writes a ``str`` (its ``repr``, quotes included)."""
+    return repr(value)
+
+
+def identity(result: Result) -> Identity:
+    """The case's allure identity, from its file (relative to here, as pytest's node ids are)."""
+    path = result.path
+    if os.path.isabs(path):
+        rel = os.path.relpath(path)
+        path = rel if not rel.startswith("..") else path.lstrip("/")
+    *folders, filename = path.replace(os.sep, "/").split("/")
+    package = ".".join([*folders, filename.rsplit(".", 1)[0]])
+    stem = result.id.split("[", 1)[0]
+    parameters = (("case", represent(result.case)),) if result.case else ()
+    return Identity(f"{package}#{stem}", parameters)
 
 
 def details(result: Result) -> Details:
@@ -89,11 +148,14 @@ class AllureReport(Listener):
                 }
             )
             t += s.wall_s
+        who = identity(result)
         data: dict[str, Any] = {
             "uuid": str(uuid.uuid4()),
-            "historyId": result.node_id,
+            "historyId": who.history_id,
+            "testCaseId": who.test_case_id,
             "name": result.id,
-            "fullName": result.node_id,
+            "fullName": who.full_name,
+            "parameters": [{"name": n, "value": v} for n, v in who.parameters],
             "description": info.description,
             "status": STATUS[result.status],
             "statusDetails": {"message": result.report() if result.status != Status.PASSED else ""},
@@ -137,6 +199,8 @@ class AllureSteps(Listener):
             context.__exit__(type(error), error, None)
 
     def case_finished(self, result: Result) -> None:
+        if result.case:  # allure-pytest folds it into the historyId at teardown (see identity())
+            self.allure.dynamic.parameter("case", result.case)
         info = details(result)
         self.allure.dynamic.description(info.description)
         for name, value in info.labels:
