@@ -85,13 +85,28 @@ def represent(value: str) -> str:
     return repr(value)
 
 
-def identity(result: Result) -> Identity:
-    """The case's allure identity, from its file (relative to here, as pytest's node ids are)."""
-    path = result.path
+def _parts(path: str) -> list[str]:
+    """The case file's path relative to here (as pytest's node ids are), split at '/'."""
     if os.path.isabs(path):
         rel = os.path.relpath(path)
         path = rel if not rel.startswith("..") else path.lstrip("/")
-    *folders, filename = path.replace(os.sep, "/").split("/")
+    return path.replace(os.sep, "/").split("/")
+
+
+def suites(result: Result) -> list[tuple[str, str]]:
+    """Where allure files the case: library > folder > file, so a file's matrix cases sit together."""
+    *folders, filename = _parts(result.path)
+    stem = Path(filename).stem
+    if not folders:
+        return [("suite", stem)]
+    if len(folders) == 1:
+        return [("parentSuite", folders[0]), ("suite", stem)]
+    return [("parentSuite", folders[0]), ("suite", ".".join(folders[1:])), ("subSuite", stem)]
+
+
+def identity(result: Result) -> Identity:
+    """The case's allure identity, from its file (as allure-pytest names the item)."""
+    *folders, filename = _parts(result.path)
     package = ".".join([*folders, filename.rsplit(".", 1)[0]])
     stem = result.id.split("[", 1)[0]
     parameters = (("case", represent(result.case)),) if result.case else ()
@@ -106,7 +121,7 @@ def details(result: Result) -> Details:
         for e in result.events
         if e["source"] == "plugin" and e["kind"] == "log"
     )
-    labels = [("tag", t) for t in result.tags] + [("suite", Path(result.path).parent.name or "scenarios")]
+    labels = [("tag", t) for t in result.tags] + suites(result)
     return Details(
         result.description,
         labels,

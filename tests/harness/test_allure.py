@@ -31,7 +31,9 @@ def summary(folder: Path) -> dict:
         "steps": [(s["name"], s["status"]) for s in data["steps"]],
         "attachments": sorted(a["name"] for a in data["attachments"]),
         "tags": {label["value"] for label in data["labels"] if label["name"] == "tag"},
-        "suite": {label["value"] for label in data["labels"] if label["name"] == "suite"},
+        "suite": [
+            (lb["name"], lb["value"]) for lb in data["labels"] if lb["name"].endswith(("suite", "Suite"))
+        ],
     }
 
 
@@ -106,6 +108,12 @@ def test_each_matrix_case_is_its_own_allure_test_with_a_stable_id(pytester: pyte
     assert (first["counts[2]"]["status"], first["counts[3]"]["status"]) == ("passed", "failed")
     assert first["counts[2]"]["historyId"] != first["counts[3]"]["historyId"]
     assert first["counts[2]"]["testCaseId"] == first["counts[3]"]["testCaseId"]
+    assert [
+        (lb["name"], lb["value"]) for lb in under_pytest["counts[3]"]["labels"] if "uite" in lb["name"]
+    ] == [
+        ("parentSuite", "scenarios"),
+        ("suite", "counts"),
+    ]
     for name in first:
         ids = {(r[name]["historyId"], r[name]["testCaseId"], r[name]["fullName"]) for r in (first, second)}
         pytest_ids = (under_pytest[name]["historyId"], under_pytest[name]["testCaseId"])
