@@ -2,6 +2,7 @@
 
 python -m fake_nvml record OUT.yaml              # read this machine through pynvml
 python -m fake_nvml record OUT.yaml --sim 4xH100 # (or a simulated node, for checking)
+python -m fake_nvml record OUT.yaml --anonymize  # placeholder UUIDs and serials, to share or commit
 python -m fake_nvml serve 4xH100 --socket /tmp/n/nvml.sock   # prints the export lines first
 python -m fake_nvml ctl --socket /tmp/n/nvml.sock xid 79 --gpu gpu2
 python -m fake_nvml products
@@ -11,17 +12,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 import shlex
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 from fake_nvml import ctl, shim
 from fake_nvml.catalog import products
 from fake_nvml.fake import FakeNVML
 from fake_nvml.profile import ProfileError
-from fake_nvml.record import record_node, write_profile
+from fake_nvml.record import anonymize, record_node, write_profile
 
 
 def _source(args: argparse.Namespace) -> Any:
@@ -44,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     rec.add_argument("--sim", help="record a simulated node instead (shorthand or profile)")
     rec.add_argument("--connect", help="record the node served on this unix socket")
     rec.add_argument("--seed", type=int, default=0)
+    rec.add_argument(
+        "--anonymize",
+        action="store_true",
+        help="replace GPU and MIG UUIDs and serials by placeholders of the same shape (to share or commit)",
+    )
     serve = sub.add_parser("serve", help="serve a simulated node on a unix socket until interrupted")
     serve.add_argument("spec", help="shorthand such as 4xH100, or a node profile YAML")
     serve.add_argument("--socket", required=True, help="unix socket path (under 107 bytes)")
@@ -70,7 +78,12 @@ def main(argv: list[str] | None = None) -> int:
             except nvml.NVMLError as exc:
                 print(f"cannot read this machine through NVML: {exc} (code {exc.value})", file=sys.stderr)
                 return 1
-            write_profile(profile, args.out)
+            if args.anonymize:
+                profile = anonymize(profile, args.seed)
+            note = f"recorded on {platform.node()} at {time.strftime('%Y-%m-%dT%H:%M:%S%z')}"
+            write_profile(
+                profile, args.out, note + (" (UUIDs and serials anonymized)" if args.anonymize else "")
+            )
             print(f"recorded {len(profile['gpus'])} GPU(s) into {args.out}")
             return 0
         return _serve(args)

@@ -7,6 +7,8 @@ machine with a product the catalog lacks still replays exactly.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -187,6 +189,29 @@ def record_node(nvml: Any) -> dict[str, Any]:
         nvml.nvmlShutdown()
 
 
-def write_profile(profile: dict[str, Any], path: str | Path) -> None:
+def anonymize(profile: dict[str, Any], seed: int = 0) -> dict[str, Any]:
+    """The profile with each GPU's and MIG device's UUID and serial replaced by placeholders of the
+    same shape (derived from ``seed`` and the position), so a recording can be shared or committed;
+    everything else NVML reported (products, PCI addresses, MIG state, topology) stays."""
+    out = copy.deepcopy(profile)
+
+    def placeholder(prefix: str, *where: int) -> str:
+        digest = hashlib.sha256(repr((seed, prefix, where)).encode()).hexdigest()
+        return f"{prefix}-{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+    for i, gpu in enumerate(out.get("gpus", [])):
+        gpu["uuid"] = placeholder("GPU", i)
+        if "serial" in gpu:
+            digits = str(int(hashlib.sha256(repr((seed, "serial", i)).encode()).hexdigest(), 16))
+            gpu["serial"] = digits[: len(str(gpu["serial"]))]
+        for j, mig in enumerate(gpu.get("mig", {}).get("devices", [])):
+            if "uuid" in mig:
+                mig["uuid"] = placeholder("MIG", i, j)
+    return out
+
+
+def write_profile(profile: dict[str, Any], path: str | Path, note: str = "") -> None:
+    """Write ``profile`` as YAML, under a comment that says how it was made (and ``note``)."""
     text = "# Node profile recorded through pynvml (python -m fake_nvml record); see docs/node-profile.md\n"
+    text += "".join(f"# {line}\n" for line in note.splitlines())
     Path(path).write_text(text + yaml.safe_dump(profile, sort_keys=False, width=110))

@@ -12,7 +12,7 @@ import yaml
 from fake_nvml import FakeNVML, record_node
 from fake_nvml.__main__ import main
 
-H100_VM = Path(__file__).parent / "fixtures" / "h100_vm.yaml"
+H100_VM = Path(__file__).parents[2] / "scenarios" / "_nodes" / "h100-80gb-hbm3-vm.yaml"  # shipped
 
 
 @pytest.mark.parametrize(
@@ -99,3 +99,31 @@ def test_recording_the_h100_vm_gives_back_the_fixture() -> None:
     product = recorded["products"]["NVIDIA H100 80GB HBM3"]
     expected = fixture["products"]["NVIDIA H100 80GB HBM3"]
     assert {k: product[k] for k in expected} == expected  # plus pci_subsystem_id, which F does not give
+
+
+def test_an_anonymized_recording_hides_identities_and_keeps_what_nvml_reported(
+    tmp_path: Path, sockdir: str
+) -> None:
+    original = FakeNVML.from_spec(
+        {"gpus": [{"product": "A100-80GB", "mig": ["3g.40gb", "3g.40gb"]}, {"product": "A100-80GB"}]}, seed=3
+    )
+    out = tmp_path / "node.yaml"
+    recorded = record_node(original)
+    from fake_nvml.record import anonymize
+
+    hidden = anonymize(recorded)
+    assert hidden == anonymize(recorded)  # stable: the same placeholders every time
+    real_ids = {g.uuid for g in original.gpus} | {m.uuid for g in original.gpus for m in g.mig_devices}
+    assert not real_ids & {g["uuid"] for g in hidden["gpus"]}
+    assert [len(g["serial"]) for g in hidden["gpus"]] == [len(g["serial"]) for g in recorded["gpus"]]
+    assert {g["serial"] for g in hidden["gpus"]}.isdisjoint({g["serial"] for g in recorded["gpus"]})
+    strip = lambda p: [{k: v for k, v in g.items() if k not in ("uuid", "serial", "mig")} for g in p["gpus"]]  # noqa: E731
+    assert strip(hidden) == strip(recorded) and hidden["products"] == recorded["products"]
+    replayed = FakeNVML.from_spec(hidden)
+    assert [g.uuid for g in replayed.gpus] == [g["uuid"] for g in hidden["gpus"]]
+    assert replayed.gpus[0].mig_devices[0].uuid.startswith("MIG-") and replayed.gpus[0].mig_enabled
+    path = os.path.join(sockdir, "n.sock")
+    with original.serve(path):
+        assert main(["record", str(out), "--connect", path, "--anonymize"]) == 0
+    text = out.read_text()
+    assert "anonymized" in text.splitlines()[1] and not any(uuid in text for uuid in real_ids)
