@@ -113,6 +113,17 @@ def identity(result: Result) -> Identity:
     return Identity(f"{package}#{stem}", parameters)
 
 
+def simulated_faults(result: Result) -> list[str]:
+    """The faults injected into real NVML (overlay events), as 'XID 79 on gpu1 at 0.412s'."""
+    out = []
+    for e in result.events:
+        data = e.get("data", {})
+        if e["source"] == "node" and data.get("overlay"):
+            what = f"XID {data.get('xid')}" if e["kind"] == "xid" else str(e["kind"]).upper()
+            out.append(f"{what} on gpu{data.get('gpu')} at {e['t']:.3f}s")
+    return out
+
+
 def details(result: Result) -> Details:
     """What a case shows in allure besides its status and steps."""
     timeline = render_svg(build_timeline(result.events, result.gpus, result.steps), result.id)
@@ -122,8 +133,15 @@ def details(result: Result) -> Details:
         if e["source"] == "plugin" and e["kind"] == "log"
     )
     labels = [("tag", t) for t in result.tags] + suites(result)
+    description = result.description
+    if overlaid := simulated_faults(result):
+        labels.append(("tag", "simulated-fault"))
+        description += (
+            "\n\nRan on real GPUs. Its injected faults are simulated, overlaid on real NVML's event "
+            f"waits; the GPUs never had them: {', '.join(overlaid)}."
+        )
     return Details(
-        result.description,
+        description,
         labels,
         [
             Attachment("timeline", "image/svg+xml", "svg", timeline),

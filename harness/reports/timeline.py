@@ -114,7 +114,11 @@ def _fault_label(kind: str, data: dict[str, Any]) -> str:
         return f"{data.get('function', '')} fails"
     if kind == "latency":
         return f"{data.get('function', '')} +{data.get('seconds', 0):g}s"
-    return f"{kind.replace('_', ' ')}{detail}{target}"
+    if kind == "refused":  # real NVML: a call that would change the GPU, kept from it
+        return f"{data.get('function', '')} refused"
+    # On real GPUs an injected fault is an overlay on real NVML: say so, it never happened to the GPU.
+    simulated = " (simulated)" if data.get("overlay") else ""
+    return f"{kind.replace('_', ' ')}{detail}{target}{simulated}"
 
 
 def _mark(event: dict[str, Any], names: dict[str, str], restarting: bool) -> Mark | None:
