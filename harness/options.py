@@ -27,6 +27,7 @@ class RunOptions:
     plugin_manifest: str | None = None  # run this manifest's plugin container (container launcher)
     plugin_profile: str | None = None  # what the plugin claims: a shipped profile or a file
     node: str | None = None  # simulate this node instead of each scenario's own (sim only)
+    skip_without_nvml: bool = False  # --nvml real on a machine without NVML: skip cases, do not stop
 
 
 class OptionError(ValueError):
@@ -70,6 +71,11 @@ class Option:
     def default(self) -> str | None:
         value = RunOptions.__dataclass_fields__[self.field].default
         return value if isinstance(value, str) else None
+
+    @property
+    def boolean(self) -> bool:
+        """A switch (``--skip-without-nvml``) rather than a flag with a value."""
+        return isinstance(RunOptions.__dataclass_fields__[self.field].default, bool)
 
     def validate(self, value: str) -> str:
         if self.choices is not None and value not in (names := self.choices()):
@@ -119,19 +125,27 @@ OPTIONS: tuple[Option, ...] = (
         "simulate this node (e.g. 1xH100, 8xH100) instead of each scenario's own; cases whose "
         "requires exclude it, or that define their own node layout, are skipped with the reason",
     ),
+    Option(
+        "skip_without_nvml",
+        "with --nvml real on a machine where NVML cannot be used: skip every case with the reason "
+        "instead of stopping the run with an error (the run still exits 5: nothing ran)",
+    ),
 )
 
 assert {o.field for o in OPTIONS} == {f.name for f in fields(RunOptions)}, "one row per RunOptions field"
 
 
-def run_options(values: Mapping[str, str | None]) -> RunOptions:
+def run_options(values: Mapping[str, str | bool | None]) -> RunOptions:
     """RunOptions from front-end values by field name (None or '' = the default); raises OptionError."""
-    given: dict[str, str] = {}
+    given: dict[str, str | bool] = {}
     for option in OPTIONS:
         value = values.get(option.field)
         if value:
-            given[option.field] = option.validate(value)
-    return RunOptions(**given)
+            given[option.field] = True if option.boolean else option.validate(str(value))
+    options = RunOptions(**given)  # type: ignore[arg-type]  # each value's type follows its row
+    if options.skip_without_nvml and options.nvml != "real":
+        raise OptionError("--skip-without-nvml applies only with --nvml real")
+    return options
 
 
 def rerun_args(options: RunOptions) -> list[str]:
@@ -139,7 +153,9 @@ def rerun_args(options: RunOptions) -> list[str]:
     out: list[str] = []
     for option in OPTIONS:
         value = getattr(options, option.field)
-        if value and value != option.default:
+        if value is True:
+            out.append(option.flag)
+        elif value and value != option.default:
             out += [option.flag, value]
     return out
 

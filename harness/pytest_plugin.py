@@ -47,6 +47,10 @@ _OPTIONS = pytest.StashKey[RunOptions]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("scenarios", "GPU device plugin scenarios (harness)")
     for option in OPTIONS:
+        if option.boolean:
+            group.addoption(option.flag, action="store_true", default=False, help=option.help)
+            parser.addini(option.ini, f"{option.flag} by default: {option.help}", type="bool", default=False)
+            continue
         group.addoption(option.flag, default=None, help=option.help)
         parser.addini(option.ini, f"default of {option.flag}: {option.help}", default=None)
     group.addoption(
@@ -273,19 +277,34 @@ def _plan(config: pytest.Config) -> Any:
 
 
 class CaseCounter:
-    """Listens to test reports: how many scenario cases ran, and why the others were skipped."""
+    """Listens to test reports: how many scenario cases ran, and why the others were skipped.
+
+    A session in which every scenario case was skipped and no other test ran exits 5 (pytest's
+    "no tests ran"), with one line saying why, as ``dp-harness run`` does: a nightly run whose
+    pod had no NVML must not pass.
+    """
 
     def __init__(self) -> None:
         self.ran = 0
+        self.others = 0  # tests that are not scenario cases and ran
         self.skips: list[str] = []
+        self.verdict = ""
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if "scenario: " not in str(report.location[2]):
+            self.others += report.when == "call"
             return
         if report.skipped and isinstance(report.longrepr, tuple):
             self.skips.append(str(report.longrepr[2]).removeprefix("Skipped: "))
         elif report.when == "call":
             self.ran += 1
+
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        from harness.skips import nothing_ran
+
+        if self.skips and not self.ran and not self.others and exitstatus == pytest.ExitCode.OK:
+            self.verdict = nothing_ran(self.skips)
+            session.exitstatus = pytest.ExitCode.NO_TESTS_COLLECTED
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         from harness.skips import summary_lines
@@ -295,3 +314,5 @@ class CaseCounter:
         terminalreporter.section("scenario cases", sep="-")
         for line in summary_lines(self.ran, self.skips):
             terminalreporter.write_line(line)
+        if self.verdict:
+            terminalreporter.write_line(self.verdict, red=True, bold=True)

@@ -27,6 +27,19 @@ def machine_facts() -> NodeFacts:
         raise Skip(f"no usable NVML here: {type(exc).__name__}: {exc}") from None
 
 
+def nvml_problem() -> str:
+    """Why ``--nvml real`` cannot run here ('' when this machine's NVML answers).
+
+    A run on real GPUs that finds no NVML (a pod without NVIDIA's runtime, a machine without the
+    driver) must not pass by skipping everything, so the front ends stop on this before any case.
+    """
+    try:
+        machine_facts()
+    except Skip as exc:
+        return str(exc)
+    return ""
+
+
 def real_node(ctx: Ctx, stack: contextlib.ExitStack, kind: str) -> None:
     import pynvml
 

@@ -27,3 +27,15 @@ def summary_lines(ran: int, reasons: list[str], steps: list[str] | None = None) 
         lines.append(f"steps skipped in cases that ran ({len(steps)}), by reason:")
         lines += [f"  {n:>4}  {reason}" for reason, n in by_reason(steps)]
     return lines
+
+
+def nothing_ran(reasons: list[str]) -> str:
+    """The one line that says why a run tested nothing (it exits 5), naming the commonest reason."""
+    groups = by_reason(reasons)
+    if not groups:
+        return "nothing ran: no cases; exit status 5"
+    reason, n = groups[0]
+    if len(reasons) == 1:
+        return f"nothing ran: the one case was skipped ({reason}); exit status 5"
+    others = f"; {len(groups) - 1} other reason{'s' if len(groups) > 2 else ''}" if len(groups) > 1 else ""
+    return f"nothing ran: all {len(reasons)} cases were skipped ({n}: {reason}{others}); exit status 5"

@@ -46,7 +46,10 @@ def _here(path: str) -> str:
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """The option table's flags, and --grpc-log."""
     for option in OPTIONS:
-        parser.add_argument(option.flag, dest=option.field, default=None, help=option.help)
+        if option.boolean:
+            parser.add_argument(option.flag, dest=option.field, action="store_true", help=option.help)
+        else:
+            parser.add_argument(option.flag, dest=option.field, default=None, help=option.help)
     parser.add_argument("--grpc-log", action="store_true", help=GRPC_LOG_HELP)
 
 

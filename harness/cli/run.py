@@ -2,7 +2,8 @@
 
 Each run writes into its own folder under ``--reports-dir`` (``reports/<time>/``), and
 ``reports/latest`` points at it; nothing earlier is deleted. A selection that matches no case
-runs nothing, writes nothing and exits 5.
+runs nothing, writes nothing and exits 5; so does a run whose every case was skipped (after
+writing its reports), with one line saying why: a run that tested nothing never passes.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from harness.cli.common import (
 from harness.extensions import ExtensionError
 from harness.listeners import Listener
 from harness.options import rerun_args
+from harness.result import Status
+from harness.skips import nothing_ran
 
 DEFAULT_REPORTS = ("html", "junit", "allure")
 
@@ -96,4 +99,10 @@ def main(args: argparse.Namespace) -> int:
         print(f"reports: {index if index.exists() else folder}")
     if loaded.errors:
         return EXIT_USAGE
-    return EXIT_OK if outcome.ok else EXIT_FAILED
+    if not outcome.ok:
+        return EXIT_FAILED
+    skipped = [r.skip_reason for r in outcome.results if r.status == Status.SKIPPED]
+    if len(skipped) == len(outcome.results):
+        print(nothing_ran(skipped))
+        return EXIT_NOTHING
+    return EXIT_OK

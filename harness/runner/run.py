@@ -45,8 +45,8 @@ def run_profile(options: RunOptions) -> Profile:
 
 
 def check_run(options: RunOptions) -> None:
-    """Raise OptionError (one line naming the flag) for a profile that does not load or a --node
-    that cannot be built, so a bad value stops a run before its first case."""
+    """Raise OptionError (one line naming the flag) for a profile that does not load, a --node
+    that cannot be built, or --nvml real without usable NVML, so a run stops before its first case."""
     try:
         run_profile(options)
     except ScenarioError as exc:
@@ -55,6 +55,15 @@ def check_run(options: RunOptions) -> None:
         raise OptionError(
             f"--node {options.node!r}: not a node shorthand such as 1xH100, nor a node-profile file"
         )
+    if options.nvml == "real" and not options.skip_without_nvml:
+        from harness.realnode import nvml_problem
+
+        if why := nvml_problem():
+            raise OptionError(
+                f"--nvml real: {why}; run where the NVIDIA driver is (a pod needs NVIDIA's runtime: "
+                "runtimeClassName: nvidia, docs/nightly.md), or add --skip-without-nvml to skip every "
+                "case with this reason instead"
+            )
 
 
 def run_gate(scenario: Scenario, options: RunOptions, profile: Profile) -> Any:
