@@ -85,6 +85,13 @@ class OverlayNVML:
         event_set = self._own(eventSet)
         self._real.nvmlDeviceRegisterEvents(handle, eventTypes, event_set.real)
         uuid = self._uuid(handle)
+        # As the simulated node says it, so a scenario can wait until the plugin watches each GPU.
+        self._note(
+            "events_registered",
+            gpu=int(self._real.nvmlDeviceGetIndex(handle)),
+            uuid=uuid,
+            mask=int(eventTypes),
+        )
         with event_set.cond:
             _, mask = event_set.registered.get(uuid, (handle, 0))
             event_set.registered[uuid] = (handle, mask | int(eventTypes))

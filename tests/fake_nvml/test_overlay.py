@@ -62,3 +62,16 @@ def test_a_real_lost_gpu_surfaces_as_gpu_is_lost(overlay, node: FakeNVML) -> Non
 def test_faults_that_need_a_simulated_gpu_say_so(overlay) -> None:
     with pytest.raises(SimulationRequired, match=r"lose_gpu needs a simulated node \(--nvml sim:<spec>\)"):
         overlay.lose_gpu(0)
+
+
+def test_registering_a_real_device_is_logged_as_the_simulated_node_logs_it(log) -> None:
+    """Scenarios wait for node/events_registered before they inject (an XID before that reaches no set)."""
+    real = FakeNVML.from_spec("2xH100")  # stands in for pynvml: it logs nothing into the scenario's log
+    real.nvmlInit()
+    overlay = OverlayNVML(real, clock=log.clock, log=log)
+    event_set = overlay.nvmlEventSetCreate()
+    overlay.nvmlDeviceRegisterEvents(overlay.nvmlDeviceGetHandleByIndex(1), XID, event_set)
+    (event,) = log.events(source="node", kind="events_registered")
+    assert (event.data["gpu"], event.data["uuid"], event.data["mask"]) == (1, real.gpus[1].uuid, XID)
+    overlay.nvmlEventSetFree(event_set)
+    real.close()
