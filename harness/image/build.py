@@ -1,10 +1,11 @@
-"""Build our plugin's image once per content, from :mod:`harness.image.rootfs`, with ``docker import``.
+"""Build an image once per content, from :mod:`harness.image.rootfs`, with ``docker import``.
 
-The image is tagged ``localhost/gpu-device-plugin:<key>``, where the key hashes every byte and
-mode that goes in (and the image settings below), so a test run finds it already there and a
-changed plugin file, library or interpreter makes a new one. ``:dev`` follows the newest build,
-for people who run it by hand. Builds are serialised across processes (pytest-xdist workers,
-other checkouts on the machine) by a lock file, so two workers never build the same image twice.
+Each recipe (:mod:`harness.image.recipes`: our plugin's image, the nightly harness image) is
+tagged ``<repository>:<key>``, where the key hashes every byte and mode that goes in (and the
+image settings), so a test run finds it already there and a changed plugin file, library or
+interpreter makes a new one. ``:dev`` follows the newest build, for people who run it by hand.
+Builds are serialised across processes (pytest-xdist workers, other checkouts on the machine)
+by a lock file, so two workers never build the same image twice.
 """
 
 from __future__ import annotations
@@ -24,22 +25,14 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from harness.image.recipes import PLUGIN, Recipe
 from harness.image.rootfs import Entry, RootfsError, entries
 
-REPOSITORY = "localhost/gpu-device-plugin"
+REPOSITORY = PLUGIN.repository
 DEV_TAG = "dev"
 KEY_LABEL = "io.github.gpu-device-plugin-harness.content"
 KEEP_BUILDS = 3  # older content-keyed builds are removed (others on this machine may still use these)
 LOCK_PATH = os.path.join(tempfile.gettempdir(), "gpu-device-plugin-image.lock")
-
-#: How the image runs: as NVIDIA's does (its entrypoint is the plugin; flags come as arguments).
-ENTRYPOINT = ["python3", "-m", "plugin"]
-ENV = {
-    "PATH": "/usr/local/bin:/usr/bin:/bin",
-    "PYTHONUNBUFFERED": "1",
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "LANG": "C.UTF-8",
-}
 
 
 def is_ours(reference: str) -> bool:
@@ -49,9 +42,13 @@ def is_ours(reference: str) -> bool:
     return repository == REPOSITORY
 
 
-def _changes(key: str) -> list[str]:
-    lines = [f"ENV {name}={value}" for name, value in ENV.items()]
-    return [*lines, f"ENTRYPOINT {json.dumps(ENTRYPOINT)}", "WORKDIR /", f"LABEL {KEY_LABEL}={key}"]
+def _changes(key: str, recipe: Recipe = PLUGIN) -> list[str]:
+    """How a container of the image runs (``docker import --change`` lines)."""
+    lines = [f"ENV {name}={value}" for name, value in recipe.env]
+    lines.append(f"ENTRYPOINT {json.dumps(list(recipe.entrypoint))}")
+    if recipe.cmd:
+        lines.append(f"CMD {json.dumps(list(recipe.cmd))}")
+    return [*lines, f"WORKDIR {recipe.workdir}", f"LABEL {KEY_LABEL}={key}"]
 
 
 def _compiled(entry: Entry, scratch: str) -> Entry | None:
@@ -76,10 +73,10 @@ def _compiled(entry: Entry, scratch: str) -> Entry | None:
 
 
 @functools.cache
-def contents() -> tuple[str, tuple[Entry, ...]]:
+def contents(recipe: Recipe = PLUGIN) -> tuple[str, tuple[Entry, ...]]:
     """``(key, entries)``: what goes into the image and the hash of all of it (once per process)."""
-    items = entries()
-    digest = hashlib.sha256(json.dumps(_changes(""), sort_keys=True).encode())
+    items = entries(recipe)
+    digest = hashlib.sha256(json.dumps(_changes("", recipe), sort_keys=True).encode())
     for entry in items:
         digest.update(f"{entry.path}\0{entry.kind}\0{entry.mode:o}\0{entry.target}\0".encode())
         if entry.data is not None:
@@ -154,14 +151,16 @@ def _present(client: Any, reference: str) -> bool:
     return True
 
 
-def ensure(client: Any, log: Any = None) -> str:
-    """The reference of our plugin's image for the current content, building it if it is missing.
+def ensure(client: Any, log: Any = None, recipe: Recipe = PLUGIN) -> str:
+    """The reference of the recipe's image (our plugin's by default) for the current content,
+    building it if it is missing.
 
     ``client`` is a ``docker.DockerClient``; ``log(message)`` hears what happens (a build takes
     seconds, and a person should know why the first case waits).
     """
-    key, items = contents()
-    reference = f"{REPOSITORY}:{key}"
+    key, items = contents(recipe)
+    repository = recipe.repository
+    reference = f"{repository}:{key}"
     if _present(client, reference):
         return reference
     with _locked():
@@ -169,23 +168,25 @@ def ensure(client: Any, log: Any = None) -> str:
             return reference
         started = time.perf_counter()
         if log is not None:
-            log(f"building the plugin image {reference} from this machine's Python ({len(items)} files)")
+            log(f"building the image {reference} from this machine's Python ({len(items)} files)")
         with tempfile.TemporaryFile() as tar:
             write_tar(items, tar)
             tar.seek(0)
-            client.api.import_image_from_data(tar, repository=REPOSITORY, tag=key, changes=_changes(key))
-        client.images.get(reference).tag(REPOSITORY, DEV_TAG)
-        _prune(client, keep=reference)
+            client.api.import_image_from_data(
+                tar, repository=repository, tag=key, changes=_changes(key, recipe)
+            )
+        client.images.get(reference).tag(repository, DEV_TAG)
+        _prune(client, keep=reference, repository=repository)
         if log is not None:
             log(f"built {reference} in {time.perf_counter() - started:.1f}s")
     return reference
 
 
-def _prune(client: Any, keep: str) -> None:
+def _prune(client: Any, keep: str, repository: str = REPOSITORY) -> None:
     """Remove all but the newest KEEP_BUILDS content-keyed builds; images in use stay."""
     import docker.errors
 
-    images = client.images.list(name=REPOSITORY, filters={"label": KEY_LABEL})
+    images = client.images.list(name=repository, filters={"label": KEY_LABEL})
     images.sort(key=lambda image: image.attrs.get("Created", ""), reverse=True)
     for image in images[KEEP_BUILDS:]:
         if keep in image.tags:

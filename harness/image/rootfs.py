@@ -1,4 +1,4 @@
-"""What goes into our plugin's image: this machine's Python, the plugin's packages, their libraries.
+"""What goes into an image (its recipe): this machine's Python, our packages, their libraries.
 
 No image registry is reachable from where the harness runs, so there is no base image to start
 ``FROM``. The image is assembled instead from what the machine already runs: the interpreter
@@ -23,10 +23,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-#: Our packages in the image: the plugin, its wire API, and the node client behind ``--nvml connect:``.
-OUR_PACKAGES = ("plugin", "deviceplugin", "fake_nvml", "simkit")
-#: The distributions the plugin imports at run time (their own requirements are added).
-DISTRIBUTIONS = ("grpcio", "protobuf", "PyYAML", "nvidia-ml-py", "inotify_simple")
+from harness.image.recipes import PLUGIN, Recipe
+
 #: Parts of the standard library a device plugin never imports.
 STDLIB_SKIP = frozenset(
     {"site-packages", "test", "tests", "idle_test", "idlelib", "tkinter", "turtledemo", "ensurepip"}
@@ -94,7 +92,7 @@ def _requirement_names(dist: importlib.metadata.Distribution) -> Iterator[str]:
             yield match.group(1)
 
 
-def distributions(names: Iterable[str] = DISTRIBUTIONS) -> list[importlib.metadata.Distribution]:
+def distributions(names: Iterable[str] = PLUGIN.distributions) -> list[importlib.metadata.Distribution]:
     """The named distributions and what they require, as installed for this interpreter."""
     seen: dict[str, importlib.metadata.Distribution] = {}
     todo = list(names)
@@ -106,9 +104,7 @@ def distributions(names: Iterable[str] = DISTRIBUTIONS) -> list[importlib.metada
         try:
             dist = importlib.metadata.distribution(name)
         except importlib.metadata.PackageNotFoundError:
-            raise RootfsError(
-                f"the plugin's image needs the Python package {name!r}; it is not installed"
-            ) from None
+            raise RootfsError(f"the image needs the Python package {name!r}; it is not installed") from None
         seen[key] = dist
         todo.extend(_requirement_names(dist))
     return [seen[k] for k in sorted(seen)]
@@ -124,13 +120,13 @@ def _dist_entries(dist: importlib.metadata.Distribution) -> Iterator[Entry]:
         yield Entry(f"{SITE}/{rel}", "file", source=str(src), mode=mode, compile=rel.endswith(".py"))
 
 
-def _package_entries(name: str) -> Iterator[Entry]:
+def _package_entries(name: str, suffixes: tuple[str, ...] = PLUGIN.package_data) -> Iterator[Entry]:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise RootfsError(f"the plugin's image needs our package {name!r}; it is not importable")
+        raise RootfsError(f"the image needs our package {name!r}; it is not importable")
     root = Path(next(iter(spec.submodule_search_locations)))
     for entry in _tree(root, f"{SITE}/{name}"):
-        if "/__pycache__/" in entry.path or not entry.path.endswith((".py", ".proto")):
+        if "/__pycache__/" in entry.path or not entry.path.endswith(suffixes):
             continue  # bytecode is compiled afresh into the image (see build.py)
         yield Entry(entry.path, "file", source=entry.source, compile=entry.path.endswith(".py"))
 
@@ -180,7 +176,32 @@ def _host_path(path: str) -> Iterator[Entry]:
     yield Entry(current, "file", source=current, mode=0o755)
 
 
-def entries() -> list[Entry]:
+def checkout() -> Path:
+    """The checkout our packages come from (its ``scenarios/`` goes into the harness image)."""
+    spec = importlib.util.find_spec("harness")
+    if spec is None or spec.origin is None:
+        raise RootfsError("cannot find the harness package")
+    return Path(spec.origin).resolve().parents[1]
+
+
+def _recipe_entries(recipe: Recipe) -> Iterator[Entry]:
+    """The recipe's folders of the checkout, its empty folders, and this machine's files it names."""
+    root = checkout()
+    for folder, dest in recipe.trees:
+        if not (root / folder).is_dir():
+            raise RootfsError(f"the image needs {root / folder}; build it from a checkout of the project")
+        yield from _tree(root / folder, dest)
+    for folder in recipe.folders:
+        yield Entry(folder, "dir", mode=0o777)
+    for host in recipe.host_files:
+        path = Path(host)
+        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if file.is_file():
+                yield Entry(str(file), "file", source=str(file))
+
+
+def entries(recipe: Recipe = PLUGIN) -> list[Entry]:
     """Everything in the image, sorted by path, each path once (the first source wins)."""
     binary, stdlib = interpreter()
     python = f"{PREFIX}/bin/python{PYVER}"
@@ -191,10 +212,11 @@ def entries() -> list[Entry]:
     ]
     skip = STDLIB_SKIP | {f"config-{PYVER}-{getattr(sys.implementation, '_multiarch', '')}"}
     out += _tree(stdlib, f"{PREFIX}/lib/python{PYVER}", skip, STDLIB_SKIP_MODULES)
-    for dist in distributions():
+    for dist in distributions(recipe.distributions):
         out += _dist_entries(dist)
-    for name in OUR_PACKAGES:
-        out += _package_entries(name)
+    for name in recipe.packages:
+        out += _package_entries(name, recipe.package_data)
+    out += _recipe_entries(recipe)
     elves = sorted({e.source for e in out if e.kind == "file" and e.source and _is_elf(e.source)})
     libs = _ldd(elves)
     libc_dir = next(

@@ -51,7 +51,7 @@ def test_the_content_key_changes_when_a_file_going_in_changes(tmp_path, monkeypa
     module = tmp_path / "mod.py"
     module.write_text("x = 1\n")
     entry = rootfs.Entry(f"{rootfs.SITE}/plugin/mod.py", "file", source=str(module), compile=True)
-    monkeypatch.setattr(build, "entries", lambda: [entry])
+    monkeypatch.setattr(build, "entries", lambda recipe=None: [entry])
     build.contents.cache_clear()
     try:
         before = build.contents()[0]
