@@ -7,6 +7,7 @@
     dp-harness schema            # the reference tables of docs/scenarios.md
     dp-harness conformance       # the generated part of docs/conformance.md
     dp-harness diff scenarios/ --plugin-a ours --plugin-b CMD   # kubelet-visible differences
+    dp-harness nightly run|preflight|jobs|merge   # real GPU nodes (docs/nightly.md)
 
 Each command is a module of this package with ``add_arguments(parser)`` and ``main(args) ->
 int``; adding one is a module and a row of :data:`COMMANDS`. Exit status: 0 all passed (or
@@ -40,6 +41,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("schema", "print the language reference (markdown)", "harness.cli.schema"),
     Command("conformance", "print the generated part of docs/conformance.md", "harness.cli.conformance"),
     Command("diff", "run cases with two plugins, list what the kubelet saw differently", "harness.cli.diff"),
+    Command(
+        "nightly", "the nightly run on real GPU nodes: run, preflight, jobs, merge", "harness.cli.nightly"
+    ),
 )
 
 
