@@ -47,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-n", dest="workers", type=workers, default=1, metavar="N", help="run in N processes")
     parser.add_argument("--node", default=None, metavar="SPEC", help="simulate this node for every case")
     parser.add_argument(
+        "--nvml",
+        default=None,
+        choices=("sim", "real"),
+        help="real: both plugins on this machine's GPUs (as --nvml real); default sim",
+    )
+    parser.add_argument(
         "--tolerance", default="1s", help="timing differences up to this much are not reported (default 1s)"
     )
     parser.add_argument(
@@ -65,6 +71,7 @@ def _side(args: argparse.Namespace, side: str) -> tuple[str, RunOptions]:
         "launcher": getattr(args, f"launcher_{side}"),
         "plugin_profile": getattr(args, f"profile_{side}"),
         "node": args.node,
+        "nvml": args.nvml,
     }
     try:
         options = run_options(values)
