@@ -91,11 +91,22 @@ class InProcessLauncher(LauncherBase):
             self._exited(-9, note="in-process kill = immediate stop")
 
     def sighup(self) -> None:
-        if self.manager is not None:
+        if self.manager is None:
+            return
+        import plugin
+
+        try:
             self.manager.rebuild("sighup")
+        except plugin.InitError as exc:  # python -m plugin exits 1 when a rebuild cannot initialise
+            manager, self.manager = self.manager, None
+            manager.stop()
+            self._line(f"gpu-device-plugin: {exc}", level="ERROR")
+            self._exited(1)
 
     def close(self) -> None:
         try:
             self.stop()
         finally:
-            self.logger.handlers[:] = []
+            # Threads of the stopped plugin may still log on their way out; a NullHandler keeps
+            # those lines from logging's last-resort handler (stderr) without a scenario to own them.
+            self.logger.handlers[:] = [logging.NullHandler()]
