@@ -8,6 +8,7 @@
     dp-harness conformance       # the generated part of docs/conformance.md
     dp-harness diff scenarios/ --plugin-a ours --plugin-b CMD   # kubelet-visible differences
     dp-harness nightly run|preflight|jobs|merge   # real GPU nodes (docs/nightly.md)
+    dp-harness explore [--seed N] [--budget 60s]   # random fault sequences (docs/explore.md)
 
 Each command is a module of this package with ``add_arguments(parser)`` and ``main(args) ->
 int``; adding one is a module and a row of :data:`COMMANDS`. Exit status: 0 all passed (or
@@ -43,6 +44,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("diff", "run cases with two plugins, list what the kubelet saw differently", "harness.cli.diff"),
     Command(
         "nightly", "the nightly run on real GPU nodes: run, preflight, jobs, merge", "harness.cli.nightly"
+    ),
+    Command(
+        "explore",
+        "random fault sequences checked against invariants, shrunk to scenarios",
+        "harness.explore.cli",
     ),
 )
 
