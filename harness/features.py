@@ -94,6 +94,12 @@ _TABLE = [
     Feature("our-health-recovery", "--health-recovery returns devices to Healthy when NVML answers", OURS),
     Feature("our-stream-recovery", "a lost ListAndWatch stream is noticed and registered again", OURS),
     Feature(
+        "our-rebuild-while-lost",
+        "a rebuild while a GPU is lost serves it Unhealthy from the last inventory beside the others, "
+        "and never exits (NVIDIA's plugin exits 1)",
+        OURS,
+    ),
+    Feature(
         "our-numa-preference", "preferred allocations follow NUMA when PCIe topology is unsupported", OURS
     ),
     Feature(

@@ -80,7 +80,7 @@ def test_every_folder_of_python_files_is_a_package() -> None:
         ("harness/model/schema.py", "from harness.model import scenario", "harness.model: scenario"),
         ("harness/runner/live.py", "from harness.runner import setup", "harness.runner: run"),
         ("harness/launchers/base.py", "from harness.launchers import subprocess", "harness.launchers"),
-        ("harness/explore/world.py", "from harness.explore import live", "harness.explore: cli"),
+        ("harness/explore/world.py", "from harness.explore import live", "harness.explore: explorer"),
         ("harness/runner/setup.py", "from harness.explore import fleet", "harness: front ends"),
         # ... and sibling modules stay independent.
         ("harness/steps/rpc.py", "from harness.steps import pods", "step modules are independent"),

@@ -48,7 +48,7 @@ COMMANDS: tuple[Command, ...] = (
     Command(
         "explore",
         "random fault sequences checked against invariants, shrunk to scenarios",
-        "harness.explore.cli",
+        "harness.cli.explore",
     ),
 )
 

@@ -17,7 +17,8 @@ from pathlib import Path
 from harness.explore import reproducer
 from harness.explore.report import write_html
 from harness.explore.session import ExploreOptions, Finding, Session
-from harness.options import RunOptions
+from harness.options import RunOptions, rerun_args
+from harness.result import Result
 
 
 @dataclass
@@ -37,12 +38,8 @@ class Outcome:
 
 
 def replay_command(program: str, path: Path, options: RunOptions) -> str:
-    words = [*shlex.split(program), "run", str(path)]
-    if options.plugin_cmd:
-        words += ["--plugin-cmd", options.plugin_cmd]
-    if options.launcher:
-        words += ["--launcher", options.launcher]
-    return shlex.join(words)
+    """``dp-harness run <reproducer> <the session's run options>``: what replays a finding."""
+    return shlex.join([*shlex.split(program), "run", str(path), *rerun_args(options)])
 
 
 def _key(finding: Finding) -> str:
@@ -62,6 +59,17 @@ def unique(findings: list[Finding]) -> list[Finding]:
     return list(seen.values())
 
 
+def _case_page(folder: Path, result: Result) -> Path:
+    """The replay's case folder and page, as ``dp-harness run`` writes them (timeline included)."""
+    from harness.reports.html import case_page, write_assets
+    from harness.reports.write import write_case
+
+    write_assets(folder)
+    case = write_case(folder, result)
+    (case / "index.html").write_text(case_page(result, case.name), encoding="utf-8")
+    return case
+
+
 def explore(
     options: ExploreOptions,
     out: Path | None,
@@ -76,15 +84,13 @@ def explore(
     for n, finding in enumerate(session.findings):
         if finding.error or out is None:
             continue
-        path = reproducer.write(
-            finding, out / "reproducers", session.invariants, options.seed, n + 1, program
-        )
-        outcome.replay_commands[n] = replay_command(program, path, options.run_options)
+        path = out / "reproducers" / reproducer.file_name(finding, options.seed, n + 1)
+        command = replay_command(program, path, options.run_options)
+        reproducer.write(finding, path, session.invariants, options.seed, command)
+        outcome.replay_commands[n] = command
         if replay:
             result = reproducer.confirm(finding, options.run_options)
-            from harness.reports import write_case
-
-            finding.replay_dir = write_case(out / "replays", result)
+            finding.replay_dir = _case_page(out / "replays", result)
     if out is not None:
         outcome.html = write_html(session, out, outcome.replay_commands)
     return outcome

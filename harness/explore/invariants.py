@@ -67,8 +67,9 @@ class Invariant:
     never: dict[str, Any] | None = None
     needs: tuple[str, ...] = ()
 
-    def applies(self, claims: Claims) -> bool:
-        return all(claims.claims(n) for n in self.needs)
+    def applies(self, claims: Claims | None) -> bool:
+        """Does the profile claim what this invariant needs (None: every invariant applies)?"""
+        return claims is None or all(claims.claims(n) for n in self.needs)
 
 
 REBUILDS = ("start", "plugin_start", "plugin_restart", "plugin_sighup", "kubelet_restart", "kubelet_start")
@@ -83,7 +84,7 @@ def registration(s: Situation) -> list[Obligation]:
     world, out = s.world, []
     rebuilt = s.action in REBUILDS and world.serving()
     if rebuilt:
-        bound = s.claims.register if s.action in ("start", "plugin_start") else s.claims.reregister
+        bound = s.claims.bound("register" if s.action in ("start", "plugin_start") else "reregister")
         for resource, count in sorted(world.resources().items()):
             conditions: dict[str, Any] = {
                 "event": {
@@ -120,7 +121,7 @@ def health(s: Situation) -> list[Obligation]:
         known = {r: 0 for r in sorted(s.probe.quantities())}
         if not known:
             return []
-        return [Obligation({"allocatable": known}, s.claims.health, settles=True, what="plugin down")]
+        return [Obligation({"allocatable": known}, s.claims.bound("health"), settles=True, what="plugin down")]
     fired = s.probe.fired()
     out = []
     for resource in sorted(world.resources()):
@@ -253,7 +254,7 @@ INVARIANTS: tuple[Invariant, ...] = (
 BY_NAME = {i.name: i for i in INVARIANTS}
 
 
-def select(names: Sequence[str] | None, claims: Claims) -> tuple[Invariant, ...]:
+def select(names: Sequence[str] | None, claims: Claims | None) -> tuple[Invariant, ...]:
     """The invariants to check: those named (all by default) that the plugin's claims allow."""
     if names:
         unknown = [n for n in names if n not in BY_NAME]

@@ -10,6 +10,7 @@ is recorded step by step, which is the reproducer.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from harness.model.compose import Case
 from harness.model.scenario import Scenario, parse_case
 from harness.model.schema import ParseCtx
 from harness.options import RunOptions
+from harness.runner import run_gate, run_profile
 from harness.runner.live import LiveCtx
 from harness.runner.setup import Setup
 
@@ -55,13 +57,17 @@ class LiveRun:
         self.header = header
         self.world = world
         self.record = Record()
-        self.scenario: Scenario = parse_case(Case("", {}, load_text(header_yaml(header), HERE)), HERE)
-        self.scenario.steps = []
+        profile = run_profile(options)
+        scenario = parse_case(Case("", {}, load_text(header_yaml(header), HERE)), HERE)
+        self.scenario: Scenario = dataclasses.replace(
+            scenario, steps=[], resource=scenario.resource or profile.resource
+        )
         self._stack = contextlib.ExitStack()
         self._parse = ParseCtx(Path.cwd())
         self._index = 0
         try:
-            self.ctx: LiveCtx = Setup(self.scenario, options, self._stack).build()
+            node_spec = run_gate(self.scenario, options, profile)
+            self.ctx: LiveCtx = Setup(self.scenario, options, self._stack, profile, node_spec).build()
         except BaseException:
             self._stack.close()
             raise
@@ -176,4 +182,4 @@ class LiveRun:
 
     @property
     def resource(self) -> str:
-        return str(self.header.get("resource", GPU_RESOURCE))
+        return self.scenario.resource or GPU_RESOURCE

@@ -70,7 +70,7 @@ class Explorer(Protocol):
     def violation_seen(self) -> None: ...
 
 
-def world_for(header: dict[str, Any], variant: Variant, health_bound: float) -> World:
+def world_for(header: dict[str, Any], variant: Variant, health_bound: float, resource: str) -> World:
     """The model of a run, from its scenario header alone (so an idle run has the same one)."""
     gpus = []
     for index, g in enumerate(header["node"]["spec"]["gpus"]):
@@ -78,7 +78,7 @@ def world_for(header: dict[str, Any], variant: Variant, health_bound: float) -> 
         for profile in g.get("mig") or []:
             name = "nvidia.com/mig-" + str(profile).replace("+", ".")
             resources[name] = resources.get(name, 0) + 1
-        gpus.append(GpuTruth(index, str(g["uuid"]), resources or {GPU_RESOURCE: variant.replicas}))
+        gpus.append(GpuTruth(index, str(g["uuid"]), resources or {resource: variant.replicas}))
     return World(gpus, variant.rules, health_bound)
 
 
@@ -106,7 +106,7 @@ def machine_for(session: Explorer) -> type[RuleBasedStateMachine]:
         def setup(self, node: int, variant: int) -> None:
             chosen = session.variants[variant]
             header = session.header(session.fleet[node], chosen)
-            self.world = world_for(header, chosen, session.claims.health)
+            self.world = world_for(header, chosen, session.claims.bound("health"), session.resource)
             self.world.plugin_start(0, {})
             if self.idle:
                 return
@@ -254,12 +254,12 @@ def machine_for(session: Explorer) -> type[RuleBasedStateMachine]:
         )
         def admit(self, r: int, apps: list[int], inits: list[tuple[int, bool]]) -> Any:
             assert self.world is not None
-            names = sorted(self.world.resources()) or [GPU_RESOURCE]
+            names = sorted(self.world.resources()) or [session.resource]
             resource = names[r % len(names)]
             self.pod_count += 1
             pod = f"p{self.pod_count}"
             args = {"pod": pod, "resource": resource, "apps": apps, "inits": inits}
-            step = {"pod": pod, "resource": resource, "default_resource": GPU_RESOURCE, "apps": apps}
+            step = {"pod": pod, "resource": resource, "default_resource": session.resource, "apps": apps}
             run = self.run
 
             def ids(ok: bool) -> dict[str, Any]:

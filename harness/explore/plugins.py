@@ -1,45 +1,33 @@
-"""Which plugin runs, in which configuration, and what the model may expect of it.
+"""Which configurations of the plugin under test explore draws, and the health rules each implies.
 
-:class:`Claims` is what a plugin profile says (the features of ``docs/conformance.md`` and time
-bounds); it decides which invariants apply and how strict the health rules are. Our plugin
-claims NVIDIA's rules plus opt-in recovery; any other plugin gets the generic claims (the
-kubelet's API only) until ``--plugin-profile`` names its profile.
-
-A :class:`Variant` is one configuration of the plugin under test (flags, environment, config
-file) together with the health rules it implies. Explore draws one per run, so health checks
-off, extra ignored XIDs, recovery and time-slicing replicas are all explored. The rules are
-written here from NVIDIA's documented behaviour, not imported from ``plugin/``: an oracle that
-shares the implementation's code cannot disagree with it.
+What the plugin claims comes from its plugin profile (:mod:`harness.profiles`, ``--plugin-profile``):
+the features decide which invariants apply, which variants are drawn and how strict the health
+rules are; the bounds are the invariants' deadlines. A :class:`Variant` is one configuration
+(flags, environment, config file) with the rules it implies; a variant is drawn only when the
+profile claims what it needs (a flag needs ``flags``, a config file ``config-file``), so health
+checks off, extra ignored XIDs, recovery and time-slicing replicas are explored for any plugin
+that offers them. The rules are written here from NVIDIA's documented behaviour, not imported
+from ``plugin/``: an oracle that shares the implementation's code cannot disagree with it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 # NVIDIA's application XIDs, ignored by default (internal/rm/health.go; 109 since v0.17.1).
 NVIDIA_IGNORED_XIDS = frozenset({13, 31, 43, 45, 68, 109})
 
-NVIDIA_FEATURES = frozenset({"health-xid", "health-nvml-errors", "health-env", "sighup", "mig-mixed"})
-OURS_FEATURES = NVIDIA_FEATURES | {"our-health-recovery", "time-slicing"}
 
 
-@dataclass(frozen=True)
-class Claims:
-    """What the plugin under test claims: feature names as in plugin profiles, and its bounds (s)."""
+class Claims(Protocol):
+    """What explore reads of a plugin profile (:class:`harness.profiles.Profile` is one)."""
 
     name: str
-    features: frozenset[str]
-    register: float = 5.0  # start → registered with every device listed
-    reregister: float = 5.0  # kubelet restart → registered again
-    health: float = 2.0  # a fault → the device Unhealthy in ListAndWatch
 
-    def claims(self, feature: str) -> bool:
-        return feature in self.features
-
-
-OURS = Claims("ours", OURS_FEATURES)
-GENERIC = Claims("generic", frozenset(), register=10.0, reregister=10.0, health=5.0)
+    def claims(self, feature: str) -> bool: ...
+    def bound(self, name: str) -> float: ...
 
 
 @dataclass(frozen=True)
@@ -51,6 +39,7 @@ class HealthRules:
     checks_off: bool = False  # DP_DISABLE_HEALTHCHECKS=all: nothing is watched, all stays Healthy
     ignored_xids: frozenset[int] = NVIDIA_IGNORED_XIDS
     recovery: bool = False  # --health-recovery: devices return once NVML answers again
+    lost_rebuild: bool = False  # a rebuild serves a lost GPU Unhealthy and goes on (our-rebuild-while-lost)
     probes: int = 3  # clean probes before a device returns (docs/plugin.md, "Recovery")
     probe_interval: float = 1.0
 
@@ -115,27 +104,26 @@ VARIANTS: tuple[Variant, ...] = (
         rules=HealthRules(checks_off=True),
         needs=("health-env",),
     ),
-    Variant("time-slicing-2", replicas=2, needs=("time-slicing",)),
+    Variant("time-slicing-2", replicas=2, needs=("time-slicing", "config-file")),
     Variant(
         "recovery-time-slicing-2",
         ("--health-recovery",),
         replicas=2,
         rules=RECOVERY,
-        needs=("our-health-recovery", "time-slicing"),
+        needs=("our-health-recovery", "time-slicing", "config-file"),
     ),
 )
 
-# A plugin we did not write runs as given (its own flags come with --plugin-cmd).
-AS_GIVEN = Variant("as-given")
+# What every variant's rules need: NVIDIA's health checks (a plugin without them is not judged on health).
+HEALTH_FEATURES = ("health-xid", "health-nvml-errors")
 
 
-def variants(claims: Claims, ours: bool) -> tuple[Variant, ...]:
-    """The variants to draw from: ours in every configuration it claims; another plugin as given."""
-    if not ours:
-        rules = HealthRules(
-            xids=claims.claims("health-xid"),
-            nvml_errors=claims.claims("health-nvml-errors"),
-            recovery=False,
-        )
-        return (Variant(AS_GIVEN.name, rules=rules),)
-    return tuple(v for v in VARIANTS if all(claims.claims(n) for n in v.needs))
+def variants(claims: Claims) -> tuple[Variant, ...]:
+    """The variants the profile allows (those whose needs it claims; the defaults always), with
+    the rules the profile's claims add."""
+    lost_rebuild = claims.claims("our-rebuild-while-lost")
+    return tuple(
+        dataclasses.replace(v, rules=dataclasses.replace(v.rules, lost_rebuild=lost_rebuild))
+        for v in VARIANTS
+        if all(claims.claims(n) for n in v.needs)
+    )

@@ -75,12 +75,9 @@ def document(finding: Finding, invariants: tuple[Invariant, ...], seed: int, rep
     return text
 
 
-def write(
-    finding: Finding, folder: Path, invariants: tuple[Invariant, ...], seed: int, n: int, program: str
-) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / file_name(finding, seed, n)
-    replay = f"{program} run {path}"
+def write(finding: Finding, path: Path, invariants: tuple[Invariant, ...], seed: int, replay: str) -> Path:
+    """Write the reproducer to ``path``; ``replay`` is the command the comment on top records."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(document(finding, invariants, seed, replay), encoding="utf-8")
     finding.path = path
     return path

@@ -27,22 +27,12 @@ from harness.explore.invariants import Invariant, select
 from harness.explore.leaks import LeakMeter
 from harness.explore.live import LiveRun
 from harness.explore.machine import machine_for
-from harness.explore.plugins import GENERIC, OURS, Claims, Variant, variants
+from harness.explore.options import ExploreOptions
+from harness.explore.world import GPU_RESOURCE
+from harness.explore.plugins import Claims, Variant, variants
 from harness.options import RunOptions
 
 BATCH = 50  # Hypothesis examples per batch; idle examples after the budget cost microseconds
-
-
-@dataclass
-class ExploreOptions:
-    seed: int = 0
-    max_examples: int = 100_000  # runs (the budget usually ends a session first)
-    budget: float = 60.0  # seconds of exploring (shrinking a violation found in time may go past it)
-    shrink_budget: float = 180.0  # seconds a batch may spend shrinking what it found
-    steps: int = 6  # actions per run (short runs shrink fast; more runs make up for it)
-    fleet_size: int = 12
-    invariants: list[str] | None = None
-    run_options: RunOptions = field(default_factory=RunOptions)
 
 
 @dataclass
@@ -65,11 +55,6 @@ class Finding:
     replay_status: str = ""
 
 
-def ours(options: RunOptions) -> bool:
-    """Is the plugin under test ours, in-process (so its configurations can be varied)?"""
-    return not options.plugin_cmd and options.launcher in (None, "inprocess")
-
-
 class Session:
     def __init__(
         self,
@@ -77,11 +62,13 @@ class Session:
         claims: Claims | None = None,
         progress: Callable[[Session], None] | None = None,
     ) -> None:
+        from harness.runner import run_profile
+
         self.options = options
-        self.ours = ours(options.run_options)
-        self.claims = claims or (OURS if self.ours else GENERIC)
+        self.claims: Claims = claims or run_profile(options.run_options)
+        self.resource = str(getattr(self.claims, "resource", GPU_RESOURCE))
         self.fleet: list[FleetNode] = fleet(options.seed, options.fleet_size)
-        self.variants: tuple[Variant, ...] = variants(self.claims, self.ours)
+        self.variants: tuple[Variant, ...] = variants(self.claims)
         self.invariants: tuple[Invariant, ...] = select(options.invariants, self.claims)
         self.tally = Tally()
         self.leaks = LeakMeter()
@@ -105,7 +92,7 @@ class Session:
 
     def header(self, node: FleetNode, variant: Variant) -> dict[str, Any]:
         """The scenario header of one run: its node (inline profile) and plugin configuration."""
-        mig = bool(node.mig) and self.ours and self.claims.claims("mig-mixed")
+        mig = bool(node.mig) and self.claims.claims("mig-mixed") and self.claims.claims("flags")
         profile = node.profile
         if node.mig and not mig:
             profile = {
@@ -134,7 +121,7 @@ class Session:
     def skipped_invariants(self) -> list[str]:
         """Invariants left out because the plugin's profile does not claim what they need."""
         chosen = {i.name for i in self.invariants}
-        return [i.name for i in select(self.options.invariants, OURS) if i.name not in chosen]
+        return [i.name for i in select(self.options.invariants, None) if i.name not in chosen]
 
     def run_started(self, run: LiveRun) -> None:
         self.tally.runs += 1

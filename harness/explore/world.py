@@ -35,6 +35,8 @@ class GpuTruth:
     built: bool = True  # discovered answering and visible when the generation was built
     watched: bool = True  # registered for events when the generation was built
     xid: bool = False  # a critical XID reached a watched GPU
+    served_lost: bool = False  # lost at the rebuild, served Unhealthy from the last inventory
+    xid_open: bool = False  # a critical XID while its events may or may not be registered again
 
     @property
     def alias(self) -> str:
@@ -150,15 +152,22 @@ class World:
     # -- actions: the plugin -------------------------------------------------------------
     def _rebuild(self, seq: int, fired: dict[str, int], fresh: bool = False) -> None:
         pending = self.pending(fired)
-        lost = any(g.lost for g in self.gpus)
+        lost = [g for g in self.gpus if g.lost and not g.hidden]
+        # A running plugin rebuilt while a GPU is lost: ours serves it from the last inventory,
+        # Unhealthy, beside the others (docs/plugin.md); NVIDIA's exits 1 for its DaemonSet.
+        keeps = bool(lost) and not fresh and self.rules.lost_rebuild
         self.gen = Generation(
-            self.gen.number + 1, seq, clean=not pending and not lost, may_exit=fresh and lost
+            self.gen.number + 1,
+            seq,
+            clean=not pending and (keeps or not lost),
+            may_exit=bool(lost) and not keeps,
         )
         for g in self.gpus:
-            g.built = not g.hidden and not g.lost
-            g.watched = g.built and not g.events_unsupported
-            g.xid = False
-        if any(g.lost and not g.hidden for g in self.gpus) and self._watching():
+            g.served_lost = keeps and g.lost and not g.hidden and g.built
+            g.built = not g.hidden and (not g.lost or g.served_lost)
+            g.watched = g.built and not g.lost and not g.events_unsupported
+            g.xid = g.xid_open = False
+        if lost and not keeps and self._watching():
             self.gen.wait_failed = True
         if pending:
             self.gen.tainted = True
@@ -218,8 +227,12 @@ class World:
 
     def xid(self, index: int, xid: int) -> None:
         g = self.gpus[index]
-        if self.plugin_running and g.watched and self.rules.critical(xid):
+        if not self.plugin_running or not self.rules.critical(xid):
+            return
+        if g.watched:
             g.xid = True
+        elif g.served_lost and self.rules.recovery:
+            g.xid_open = True  # recovery registers its events again after the probes: seen or not
 
     def nvml_error(self, function: str, count: int, seq: int) -> None:
         self.errors.append(Injected(function, count, seq))
@@ -234,9 +247,15 @@ class World:
         """What the kubelet must show for ``g`` while the plugin serves it (see the module doc)."""
         rules, bound = self.rules, self.health_bound + self._slowdown()
         if rules.checks_off:
+            if g.served_lost:
+                return Expectation(None, bound, "lost at the rebuild while health checks are off")
             return Expectation(HEALTHY, bound, "health checks are off")
         if not g.built or g.hidden:
             return Expectation(None, bound, "not part of this generation's build")
+        if g.xid_open:
+            return Expectation(None, bound, "a critical XID while its events were being registered again")
+        if g.served_lost and (g.lost or not rules.recovery):
+            return Expectation(UNHEALTHY, bound, "lost at the rebuild, served from the last inventory")
         if g.lost and rules.nvml_errors and self._watching():
             return Expectation(UNHEALTHY, bound, "NVML says the GPU is lost")
         if g.xid:
