@@ -70,7 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--shrink-budget",
         type=_duration,
         default=defaults.shrink_budget,
-        help=f"how long shrinking one violation may take ({defaults.shrink_budget:g}s; it may run past --budget)",
+        help=f"how long shrinking a violation may take ({defaults.shrink_budget:g}s; may pass --budget)",
     )
     parser.add_argument(
         "--steps", type=_positive, default=defaults.steps, help=f"actions per run ({defaults.steps})"
@@ -98,8 +98,8 @@ def main(args: argparse.Namespace) -> int:
     if options.node:
         raise UsageError("explore draws its nodes from a seeded fleet (--fleet-size): --node does not apply")
     from harness.explore.explorer import explore
-    from harness.explore.report import finding_text, progress_line, summary
     from harness.explore.options import ExploreOptions
+    from harness.explore.report import finding_text, progress_line, summary
     from harness.explore.session import Session
     from harness.reports.folder import new_run_folder, point_latest
     from harness.runner import run_profile

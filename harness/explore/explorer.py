@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.explore import reproducer
+from harness.explore.options import ExploreOptions
 from harness.explore.report import write_html
-from harness.explore.session import ExploreOptions, Finding, Session
+from harness.explore.session import Finding, Session
 from harness.options import RunOptions, rerun_args
 from harness.result import Result
 

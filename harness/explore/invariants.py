@@ -121,7 +121,8 @@ def health(s: Situation) -> list[Obligation]:
         known = {r: 0 for r in sorted(s.probe.quantities())}
         if not known:
             return []
-        return [Obligation({"allocatable": known}, s.claims.bound("health"), settles=True, what="plugin down")]
+        bound = s.claims.bound("health")
+        return [Obligation({"allocatable": known}, bound, settles=True, what="plugin down")]
     fired = s.probe.fired()
     out = []
     for resource in sorted(world.resources()):

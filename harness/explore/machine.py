@@ -37,7 +37,7 @@ from harness.explore.fleet import FleetNode
 from harness.explore.invariants import Invariant, Situation
 from harness.explore.live import LiveRun
 from harness.explore.plugins import Claims, Variant
-from harness.explore.world import GPU_RESOURCE, GpuTruth, World
+from harness.explore.world import GpuTruth, World
 from harness.options import RunOptions
 
 MAX_PODS = 4
@@ -53,6 +53,8 @@ class Explorer(Protocol):
     def variants(self) -> Sequence[Variant]: ...
     @property
     def claims(self) -> Claims: ...
+    @property
+    def resource(self) -> str: ...
     @property
     def invariants(self) -> tuple[Invariant, ...]: ...
     @property

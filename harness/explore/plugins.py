@@ -20,7 +20,6 @@ from typing import Any, Protocol
 NVIDIA_IGNORED_XIDS = frozenset({13, 31, 43, 45, 68, 109})
 
 
-
 class Claims(Protocol):
     """What explore reads of a plugin profile (:class:`harness.profiles.Profile` is one)."""
 

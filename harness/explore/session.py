@@ -13,7 +13,7 @@ import random
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,8 @@ from harness.explore.leaks import LeakMeter
 from harness.explore.live import LiveRun
 from harness.explore.machine import machine_for
 from harness.explore.options import ExploreOptions
-from harness.explore.world import GPU_RESOURCE
 from harness.explore.plugins import Claims, Variant, variants
+from harness.explore.world import GPU_RESOURCE
 from harness.options import RunOptions
 
 BATCH = 50  # Hypothesis examples per batch; idle examples after the budget cost microseconds
