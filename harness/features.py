@@ -94,9 +94,9 @@ _TABLE = [
     Feature("our-health-recovery", "--health-recovery returns devices to Healthy when NVML answers", OURS),
     Feature("our-stream-recovery", "a lost ListAndWatch stream is noticed and registered again", OURS),
     Feature(
-        "our-rebuild-while-lost",
-        "a rebuild while a GPU is lost serves it Unhealthy from the last inventory beside the others, "
-        "and never exits (NVIDIA's plugin exits 1)",
+        "our-rebuild-keeps-serving",
+        "a rebuild never exits (NVIDIA's plugin exits 1): a GPU lost meanwhile is served Unhealthy "
+        "from the last inventory beside the others, another NVML failure is retried every 30 s",
         OURS,
     ),
     Feature(

@@ -92,9 +92,14 @@ def _admitted(world: World, tick: Tick, a: dict[str, Any]) -> None:
 
 
 def _started(world: World, tick: Tick, a: dict[str, Any]) -> None:
+    """A start or restart: a good one runs the container; a failed one leaves it stopped."""
     pod = world.pods.get(a["pod"])
-    if pod is not None and a.get("ok"):
-        pod.container(a["container"]).started = True
+    if pod is None:
+        return
+    container = pod.container(a["container"])
+    container.running = bool(a.get("ok"))
+    if a.get("ok"):
+        container.started = True
 
 
 def _nothing(world: World, tick: Tick, a: dict[str, Any]) -> None:
@@ -244,7 +249,7 @@ ACTIONS: tuple[ActionKind, ...] = (
         "pods",
         "a started container restarts (the cached allocation is reused)",
         lambda pod, container: {"restart_container": {"pod": pod, "container": container}},
-        _nothing,
+        _started,
     ),
     ActionKind(
         "delete",

@@ -64,6 +64,7 @@ class Tally:
     checks: Counter[str] = field(default_factory=Counter)
     violations: Counter[str] = field(default_factory=Counter)
     repeats: Counter[str] = field(default_factory=Counter)  # known signatures met again
+    inconsistent: int = 0  # batches whose replay took another path (Hypothesis's Flaky*)
 
 
 class Known(Exception):

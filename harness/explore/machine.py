@@ -9,9 +9,10 @@ GPU arguments are drawn as small integers and taken modulo the GPUs an action ma
 answering ones for an XID, the lost ones for a recovery), so every draw is valid and shrinking
 moves towards ``gpu0``. Preconditions and bundles read only what the actions did (the model's
 intent), never what the system answered: Hypothesis needs a run's shape to follow from its
-draws. Once the session's budget is spent, new runs are idle (no
-node, no plugin): they draw and update the model as a live run does, so Hypothesis sees the
-same data shape, and they cost microseconds, which ends a batch without disturbing a shrink.
+draws. Once the session's budget is spent, a new run ends before its first draw as an
+*overrun* (Hypothesis's "this input ran out of room"): the generator moves on, the shrinker
+keeps the smallest failing run it has, and neither checks an overrun for consistency with the
+runs before it. Hypothesis's final replay of the shrunk run always runs live.
 """
 
 from __future__ import annotations
@@ -96,8 +97,9 @@ def machine_for(session: Explorer) -> type[RuleBasedStateMachine]:
             super().__init__()
             self.run: LiveRun | None = None
             self.world: World | None = None
-            self.final = current_build_context().is_final
-            self.idle = not self.final and session.spent()
+            context = current_build_context()
+            if not context.is_final and session.spent():
+                context.data.mark_overrun()  # the budget is spent: see the module doc
             self.last: tuple[str, dict[str, Any]] = ("start", {})
             self.faults = 0
             self.pod_count = 0
@@ -110,8 +112,6 @@ def machine_for(session: Explorer) -> type[RuleBasedStateMachine]:
             header = session.header(session.fleet[node], chosen)
             self.world = world_for(header, chosen, session.claims.bound("health"), session.resource)
             self.world.plugin_start(0, {})
-            if self.idle:
-                return
             self.run = LiveRun(header, session.run_options, self.world)
             live = [str(g.uuid) for g in self.run.ctx.node.gpus]
             assert live == [g.uuid for g in self.world.gpus], f"the node is not its profile: {live}"
@@ -149,7 +149,7 @@ def machine_for(session: Explorer) -> type[RuleBasedStateMachine]:
         ) -> bool:
             """Run one action and tell the model; ``observe`` adds what the step returned (its devices).
 
-            An idle run only tells the model: its rules stay drawable exactly as in a live run."""
+            After a known violation the run only tells the model, so its draws stay as they were."""
             assert self.world is not None
             action = BY_NAME[name]
             if self.run is None or self.stopped:
@@ -236,12 +236,12 @@ def machine_for(session: Explorer) -> type[RuleBasedStateMachine]:
             self._do("kubelet_start", {})
 
         # -- the plugin --------------------------------------------------------------------
-        @precondition(lambda self: self.live() and self.world.plugin_up)
+        @precondition(lambda self: self.live() and self.world.plugin_running)
         @rule(how=st.sampled_from(session.plugin_actions()))
         def plugin_act(self, how: str) -> None:
             self._do(how, {})
 
-        @precondition(lambda self: self.live() and not self.world.plugin_up)
+        @precondition(lambda self: self.live() and not self.world.plugin_running)
         @rule()
         def plugin_start(self) -> None:
             self._do("plugin_start", {})

@@ -38,7 +38,8 @@ class HealthRules:
     checks_off: bool = False  # DP_DISABLE_HEALTHCHECKS=all: nothing is watched, all stays Healthy
     ignored_xids: frozenset[int] = NVIDIA_IGNORED_XIDS
     recovery: bool = False  # --health-recovery: devices return once NVML answers again
-    lost_rebuild: bool = False  # a rebuild serves a lost GPU Unhealthy and goes on (our-rebuild-while-lost)
+    # a rebuild never exits; it serves a lost GPU Unhealthy (our-rebuild-keeps-serving)
+    keeps_serving: bool = False
     probes: int = 3  # clean probes before a device returns (docs/plugin.md, "Recovery")
     probe_interval: float = 1.0
 
@@ -120,9 +121,9 @@ HEALTH_FEATURES = ("health-xid", "health-nvml-errors")
 def variants(claims: Claims) -> tuple[Variant, ...]:
     """The variants the profile allows (those whose needs it claims; the defaults always), with
     the rules the profile's claims add."""
-    lost_rebuild = claims.claims("our-rebuild-while-lost")
+    keeps = claims.claims("our-rebuild-keeps-serving")
     return tuple(
-        dataclasses.replace(v, rules=dataclasses.replace(v.rules, lost_rebuild=lost_rebuild))
+        dataclasses.replace(v, rules=dataclasses.replace(v.rules, keeps_serving=keeps))
         for v in VARIANTS
         if all(claims.claims(n) for n in v.needs)
     )

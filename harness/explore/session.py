@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, seed, settings
-from hypothesis.errors import Flaky
+from hypothesis.errors import Flaky, FlakyReplay, FlakyStrategyDefinition, Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 
 from harness.explore.checking import Tally, Violation
@@ -170,6 +170,13 @@ class Session:
         return self.findings
 
     def _collect(self, exc: BaseException, batch_seed: int, flaky: bool = False) -> None:
+        if isinstance(exc, Unsatisfiable):
+            return  # the budget ran out before this batch drew a run of its own
+        if isinstance(exc, (FlakyStrategyDefinition, FlakyReplay)):
+            # A replay took another path than the run it replays (the system answered otherwise):
+            # counted, not a finding; the batch's runs were checked as they ran.
+            self.tally.inconsistent += 1
+            return
         if isinstance(exc, BaseExceptionGroup):
             for inner in exc.exceptions:
                 self._collect(inner, batch_seed, flaky or isinstance(exc, Flaky))

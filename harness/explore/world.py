@@ -71,6 +71,12 @@ class ContainerTruth:
     gpus: int
     started: bool = False
     ids: list[str] = field(default_factory=list)  # what admission gave it
+    # Runs now: app containers and sidecars from admission on, a plain init container never after
+    # it (it has completed); a failed start stops it, a good one runs it again.
+    running: bool = False
+
+    def __post_init__(self) -> None:
+        self.running = self.kind != "init"
 
     @property
     def runs_with_apps(self) -> bool:
@@ -153,14 +159,15 @@ class World:
     def _rebuild(self, seq: int, fired: dict[str, int], fresh: bool = False) -> None:
         pending = self.pending(fired)
         lost = [g for g in self.gpus if g.lost and not g.hidden]
-        # A running plugin rebuilt while a GPU is lost: ours serves it from the last inventory,
-        # Unhealthy, beside the others (docs/plugin.md); NVIDIA's exits 1 for its DaemonSet.
-        keeps = bool(lost) and not fresh and self.rules.lost_rebuild
+        # A fresh process that meets a lost GPU or an NVML failure may exit (fail-on-init-error).
+        # A running plugin's rebuild: ours serves a lost GPU from the last inventory, Unhealthy,
+        # beside the others, and retries other failures (docs/plugin.md); NVIDIA's exits 1.
+        keeps = not fresh and self.rules.keeps_serving
         self.gen = Generation(
             self.gen.number + 1,
             seq,
             clean=not pending and (keeps or not lost),
-            may_exit=bool(lost) and not keeps,
+            may_exit=bool(lost or pending) and not keeps,
         )
         for g in self.gpus:
             g.served_lost = keeps and g.lost and not g.hidden and g.built
@@ -197,8 +204,18 @@ class World:
     def kubelet_start(self, seq: int, fired: dict[str, int]) -> None:
         """kubelet.sock is created anew: a running plugin rebuilds and registers again."""
         self.kubelet_up = True
+        self.readmit()
         if self.plugin_running:
             self._rebuild(seq, fired)
+
+    def readmit(self) -> None:
+        """A starting kubelet admits its active pods again before any plugin registers, as the
+        kubelet does: a container that runs keeps its devices; one that does not (a completed init
+        container, a failed start) needs the resource registered, so its pod is rejected
+        (UnexpectedAdmissionError) and what it held is freed."""
+        for pod in list(self.pods.values()):
+            if any(c.ids and not c.running for c in pod.containers):
+                del self.pods[pod.name]
 
     def advance(self, seconds: float) -> None:
         if not self.plugin_running:
