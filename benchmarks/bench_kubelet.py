@@ -5,24 +5,34 @@ plugin is the tests' stub plugin, so this measures the kubelet side plus local g
 Targets (issue 20): no 200 ms stall when the kubelet stops right after a registration; a
 checkpoint write at 2,688 devices (8 H100 x 7 MIG x 48 replicas) <= 2 ms; 5,000
 ListAndWatch updates through ``harness run`` in under 3 s (issue 16, item 7).
+``--race N`` also opens N ListAndWatch streams just as the plugin's server stops, through the
+kubelet's dial and through a channel with grpcio's transparent retries, and counts the streams
+that never end (the fake kubelet's dial turns retries off; see fake_kubelet/rpc.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
+from concurrent import futures
 from pathlib import Path
+
+import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from deviceplugin.v1beta1 import api_pb2 as pb
+from deviceplugin.v1beta1 import api_pb2_grpc, unix_target
 from fake_kubelet import Checkpoint, Container, FakeKubelet, Pod, PodDeviceEntry
 from fake_kubelet import checkpoint as ckpt
+from fake_kubelet.rpc import dial
 from simkit import Clock, ObservationLog
 from tests.fake_kubelet.stub_plugin import StubPlugin
 
@@ -86,10 +96,63 @@ def burst_figures() -> None:
     print(f"{'harness run, 5,000 ListAndWatch updates':<44} {wall * 1000:8.0f} ms (target < 3,000)")
 
 
+class _OneList(api_pb2_grpc.DevicePluginServicer):
+    def ListAndWatch(self, request, context):  # type: ignore[no-untyped-def]
+        yield pb.ListAndWatchResponse(devices=[pb.Device(ID="d0", health="Healthy")])
+        ended = threading.Event()
+        context.add_callback(ended.set)
+        ended.wait()
+
+
+def _hangs(path: str, channel: grpc.Channel, server: grpc.Server, delay: float) -> bool:
+    """Open ListAndWatch while the server stops ``delay`` s later; True when the stream never ends."""
+    ended = threading.Event()
+
+    def read() -> None:
+        try:
+            for _ in api_pb2_grpc.DevicePluginStub(channel).ListAndWatch(pb.Empty()):
+                pass
+        except grpc.RpcError:
+            pass
+        ended.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    time.sleep(delay)
+    server.stop(None).wait(5)
+    return not ended.wait(3)
+
+
+def stream_race_figures(rounds: int) -> None:
+    clock = Clock()
+    retrying = [("grpc.default_authority", "localhost"), ("grpc.use_local_subchannel_pool", 1)]
+    for name in ("the kubelet's dial (no retries)", "grpcio default (transparent retries)"):
+        hung = 0
+        for i in range(rounds):
+            with tempfile.TemporaryDirectory(prefix="fkrace", dir="/tmp") as tmp:
+                path = os.path.join(tmp, "p.sock")
+                server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+                api_pb2_grpc.add_DevicePluginServicer_to_server(_OneList(), server)  # type: ignore[no-untyped-call]
+                server.add_insecure_port(unix_target(path))
+                server.start()
+                if name.startswith("the kubelet"):
+                    channel = dial(clock, path, 5.0)
+                else:
+                    channel = grpc.insecure_channel(unix_target(path), options=retrying)
+                    grpc.channel_ready_future(channel).result(timeout=5)
+                hung += _hangs(path, channel, server, 0.003 * (i % 5))
+                channel.close()
+        print(f"{'ListAndWatch vs server stop, ' + name:<60} {hung} of {rounds} never ended")
+    clock.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=50)
-    rounds = parser.parse_args().rounds
+    parser.add_argument("--race", type=int, default=0, help="streams opened as the plugin stops")
+    args = parser.parse_args()
+    rounds = args.rounds
+    if args.race:
+        stream_race_figures(args.race)
     burst_figures()
     checkpoint_figures(rounds)
     clock = Clock()

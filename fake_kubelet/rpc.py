@@ -57,7 +57,16 @@ def dial(clock: Clock, path: str, timeout: float, aborted: Callable[[], bool] | 
     deadline = clock.now() + timeout
     # A fresh connection per dial, as Go's grpc.Dial makes: with gRPC Python's shared subchannel
     # pool, a dial to a path that another instance re-bound could reuse the old instance's connection.
-    options = [("grpc.default_authority", "localhost"), ("grpc.use_local_subchannel_pool", 1)]
+    # No transparent retries: a call the plugin's server never processed (it stopped as the call
+    # went out) is retried by grpcio and then, about 3 % of the time under load, hangs forever with
+    # the channel in TRANSIENT_FAILURE; a ListAndWatch has no deadline, so the kubelet would never
+    # see the plugin go. Without the retry it fails at once with UNAVAILABLE, as Go's fail-fast
+    # retry does when nothing serves the socket any more.
+    options = [
+        ("grpc.default_authority", "localhost"),
+        ("grpc.use_local_subchannel_pool", 1),
+        ("grpc.enable_retries", 0),
+    ]
     channel = grpc.insecure_channel(unix_target(path), options=options)
     probe: grpc.UnaryUnaryMultiCallable[bytes, bytes] = channel.unary_unary(DIAL_PROBE_METHOD)
     future = probe.future(b"", timeout=timeout, wait_for_ready=True)
