@@ -253,6 +253,8 @@ class RegistrationServer:
         with self.manager.events() as events, self.manager.lock:
             client = self._clients.pop(key, None)
             if client is not None:
+                # Its name is gone now: its stream's end, a moment later, has nothing to disconnect.
+                client.dropped = True
                 events.add("deregister", {"resource": resource, "endpoint": client.endpoint})
                 self.manager.plugin_disconnected(client, events)
         if client is not None:

@@ -15,6 +15,7 @@ line (the plugin's log in the scenario), so a scenario can tell which instance s
 - ``STUB_WATCHER=1``: register through the kubelet's plugin watcher (probe mode) instead of Register:
   serve the watcher's Registration on ``<registry>/<endpoint>`` (argument 3; the scenario passes
   ``{socket_dir}/../plugins_registry``); ``STUB_WATCHER_VERSIONS`` (v1beta1), ``STUB_WATCHER_NAME``.
+  The first SIGHUP then unlinks that socket while the server and its stream keep running.
 - ``STUB_ROLLOUT=1``: a rolling update in one process. Instance A serves ``STUB_ENDPOINT`` and
   registers; the first SIGHUP starts instance B on ``STUB_ENDPOINT2`` (new.sock), which registers
   too (with ``STUB_B_OPTIONS_FAIL=1`` its GetDevicePluginOptions fails); the second SIGHUP stops A
@@ -26,6 +27,7 @@ usage: python stub_plugin.py SOCKET_DIR KUBELET_SOCKET [PLUGINS_REGISTRY]
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import sys
 import threading
@@ -179,20 +181,16 @@ def main() -> None:
     socket_dir, kubelet = sys.argv[1], sys.argv[2]
     endpoint = env("STUB_ENDPOINT", "stub.sock")
     first = Stub("A", endpoint)
-    done = threading.Event()
-    if env("STUB_WATCHER") == "1":
-        registry = sys.argv[3]
-        os.makedirs(registry, exist_ok=True)
-        first.serve(os.path.join(registry, endpoint), watcher=True)
-    else:
-        first.serve(os.path.join(socket_dir, endpoint))
-        register(first, kubelet)
     instances = [first]
-    hups = 0
+    registry_socket = ""
 
-    def on_hup(signum, frame):
-        nonlocal hups
-        hups += 1
+    def on_hup(hups: int) -> None:
+        if env("STUB_WATCHER") == "1" and hups == 1:
+            # Leave plugins_registry while the server and its ListAndWatch stream stay up: only the
+            # kubelet's watcher can notice, so a scenario sees DeRegisterPlugin and nothing else.
+            os.unlink(registry_socket)
+            say(first.name, "left-registry")
+            return
         if env("STUB_ROLLOUT") != "1":
             return
         if hups == 1:
@@ -204,9 +202,25 @@ def main() -> None:
             leaving = instances[-1] if env("STUB_LEAVE") == "B" else instances[0]
             threading.Thread(target=leaving.stop, daemon=True).start()
 
-    signal.signal(signal.SIGHUP, on_hup)
-    signal.signal(signal.SIGTERM, lambda s, f: done.set())
-    done.wait()
+    # The handlers only queue the signal (SimpleQueue.put is safe in a handler); the main loop acts.
+    # A handler that did the work itself could interrupt say() while it holds the print lock and
+    # deadlock on it; and handlers come first because a scenario may signal as soon as it reads
+    # "registered", and a SIGHUP before the handler would kill the process.
+    signals: queue.SimpleQueue[int] = queue.SimpleQueue()
+    signal.signal(signal.SIGHUP, lambda signum, frame: signals.put(signum))
+    signal.signal(signal.SIGTERM, lambda signum, frame: signals.put(signum))
+    if env("STUB_WATCHER") == "1":
+        registry = sys.argv[3]
+        os.makedirs(registry, exist_ok=True)
+        registry_socket = os.path.join(registry, endpoint)
+        first.serve(registry_socket, watcher=True)
+    else:
+        first.serve(os.path.join(socket_dir, endpoint))
+        register(first, kubelet)
+    hups = 0
+    while signals.get() != signal.SIGTERM:
+        hups += 1
+        on_hup(hups)
     for stub in instances:
         stub.stop()
 
