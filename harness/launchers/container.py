@@ -26,6 +26,7 @@ import signal
 import threading
 from typing import Any
 
+from fake_nvml import shim
 from harness.engine import access as engine
 from harness.engine.spec import DEVICE_PLUGIN_DIR, ContainerSpec, Mount
 from harness.launchers.base import LauncherBase, LaunchSpec, Unavailable
@@ -80,16 +81,6 @@ def node_socket(spec: LaunchSpec) -> str:
     return spec.nvml_endpoint.removeprefix("connect:")
 
 
-def shim_library() -> str:
-    """The NVML shim's path on this machine, or '' while :mod:`fake_nvml.shim` is not there."""
-    try:
-        from fake_nvml import shim
-    except ImportError:
-        return ""
-    path: str = shim.library_path()
-    return path
-
-
 def fake_device_nodes(folder: str, minors: list[int]) -> list[Mount]:
     """Empty files standing for the GPUs' device nodes, mounted where the driver would make them."""
     os.makedirs(folder, exist_ok=True)
@@ -120,8 +111,19 @@ class ContainerLauncher(LauncherBase):
         self._container: Any = None  # the testcontainers DockerContainer of the current start
         self._reader: threading.Thread | None = None
         self._sent: set[int] = set()
+        self._shim: str | None = None  # the shim's path once asked for; '' where it cannot be built
 
     # -- the image and the container's world ------------------------------------------------
+    def shim_library(self) -> str:
+        """The NVML shim's path on this machine, or '' (said once in the log) where it cannot be built."""
+        if self._shim is None:
+            try:
+                self._shim = shim.library_path()
+            except shim.ShimUnavailable as exc:
+                self._line(f"the plugin gets no NVML shim: {exc}", level="harness")
+                self._shim = ""
+        return self._shim
+
     def _check_manifest(self, node: Any) -> None:
         """Say what the manifest asks that is not honoured; refuse a pod the node would not take."""
         from harness.manifests.plugin import describe
@@ -164,7 +166,7 @@ class ContainerLauncher(LauncherBase):
         if spec.scenario_dir:
             parent = os.path.dirname(spec.scenario_dir.rstrip("/"))
             out.append(Mount(parent, parent))
-        library = shim_library()
+        library = self.shim_library()
         if library:
             out.append(Mount(library, SHIM_TARGET))
         minors = [g.minor for g in getattr(spec.nvml, "gpus", [])]
@@ -177,7 +179,7 @@ class ContainerLauncher(LauncherBase):
 
     def environment(self) -> dict[str, str]:
         env = dict(self.container_spec.env)
-        if shim_library():
+        if self.shim_library():
             env.setdefault("FAKE_NVML_SOCKET", node_socket(self.spec))
         else:
             env.setdefault("DP_NVML", self.spec.nvml_endpoint)

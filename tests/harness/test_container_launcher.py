@@ -106,6 +106,30 @@ def test_output_lines_are_plugin_events_and_the_exit_code_is_the_processes(docke
     assert left(spec.name) == []
 
 
+def test_without_a_shim_the_plugin_still_runs_and_gets_the_node_by_its_endpoint(
+    docker_engine, spec, log, monkeypatch
+):
+    def no_compiler() -> str:
+        raise container_module.shim.ShimUnavailable("no C compiler (cc) on this machine")
+
+    monkeypatch.setattr(container_module.shim, "library_path", no_compiler)
+    code = "import os; print(os.environ.get('DP_NVML'), os.environ.get('FAKE_NVML_SOCKET'), flush=True)"
+    launcher = ContainerLauncher(python(spec, code), log)
+    try:
+        launcher.start()
+        assert exited(log) == 0
+        assert lines(log)[-1] == f"{spec.nvml_endpoint} None"
+        said = [
+            e.data["line"]
+            for e in log.events(source="plugin", kind="log")
+            if e.data.get("level") == "harness"
+        ]
+        assert said.count("the plugin gets no NVML shim: no C compiler (cc) on this machine") == 1
+    finally:
+        launcher.close()
+    assert left(spec.name) == []
+
+
 def test_kill_reads_as_sigkill_and_start_makes_a_new_container(docker_engine, spec, log):
     launcher = ContainerLauncher(python(spec, "print('up', flush=True); import time; time.sleep(60)"), log)
     try:
