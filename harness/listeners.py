@@ -47,6 +47,7 @@ class Outcome:
 
     results: list[Result]
     wall_s: float
+    interrupted: int = 0  # the signal that ended the session early (SIGINT, SIGTERM), else 0
 
     def count(self) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -18,12 +18,15 @@ plugin log attached. gRPC's C-core log is quiet unless ``--grpc-log``.
 from __future__ import annotations
 
 import json
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from harness import interrupts
 from harness.errors import ScenarioError
 from harness.limits import LimitError
 from harness.listeners import Listener
@@ -125,6 +128,9 @@ def pytest_configure(config: pytest.Config) -> None:
     if not roots:
         return  # not a harness session: leave it alone
     quiet_grpc(config.getoption("--grpc-log"))
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM unwinds the cases as Ctrl-C does (pytest keeps its own Ctrl-C handling).
+        interrupts.install((signal.SIGTERM,))
     try:
         config.stash[_OPTIONS] = run_options(
             {o.field: config.getoption(o.flag) or config.getini(o.ini) for o in OPTIONS}

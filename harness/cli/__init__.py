@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from dataclasses import dataclass
 
+from harness import interrupts
 from harness.cli.common import EXIT_USAGE, PROG, UsageError
 from harness.errors import ScenarioError
 from harness.limits import LimitError
@@ -65,9 +67,14 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     command = next(c for c in COMMANDS if c.name == args.command)
+    interrupts.install()
     try:
         code: int = importlib.import_module(command.module).main(args)
         return code
+    except KeyboardInterrupt as exc:  # between cases, or in a command with no session
+        signum = interrupts.signum(exc)
+        print(f"\n{PROG}: interrupted ({signal.Signals(signum).name})", file=sys.stderr)
+        return 128 + signum
     except ScenarioError as exc:
         print(exc, file=sys.stderr)
         return EXIT_USAGE

@@ -9,6 +9,7 @@ writing its reports), with one line saying why: a run that tested nothing never 
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 
 from harness.cli.common import (
@@ -97,6 +98,11 @@ def main(args: argparse.Namespace) -> int:
         point_latest(base, folder)
         index = folder / "index.html"
         print(f"reports: {index if index.exists() else folder}")
+    if outcome.interrupted:
+        name = signal.Signals(outcome.interrupted).name
+        ended = f"{len(outcome.results)} of {len(scenarios)} cases"
+        print(f"interrupted ({name}) after {ended}; nothing else ran")
+        return 128 + outcome.interrupted
     if loaded.errors:
         return EXIT_USAGE
     if not outcome.ok:
