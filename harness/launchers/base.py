@@ -9,6 +9,8 @@ the plugin ends.
 
 from __future__ import annotations
 
+import signal
+import threading
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -128,3 +130,47 @@ class LauncherBase:
 
     def _line(self, line: str, **data: Any) -> None:
         self.log.append("plugin", "log", line=line, **data)
+
+
+# How long a plugin gets after SIGTERM before SIGKILL (a pod's terminationGracePeriodSeconds
+# overrides it for the container launcher), and how long a kill may take to be seen.
+STOP_TIMEOUT_S = 10.0
+
+
+class SignalledLauncher(LauncherBase):
+    """A plugin outside this process, ended by signals and read by one output thread: the stop
+    (SIGTERM, then SIGKILL after the grace period), kill and SIGHUP the subprocess, namespace and
+    container launchers share. A subclass says how a signal reaches its plugin (:meth:`_signal`)."""
+
+    def __init__(self, spec: LaunchSpec, log: ObservationLog) -> None:
+        super().__init__(spec, log)
+        self._reader: threading.Thread | None = None  # reads the output; ends when the plugin does
+        self.grace_s = STOP_TIMEOUT_S
+
+    def _signal(self, sig: signal.Signals) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _join(self, timeout: float) -> bool:
+        """Wait for the plugin's output to end (it has exited); False if it still runs."""
+        reader = self._reader
+        if reader is None:
+            return True
+        reader.join(timeout)
+        return not reader.is_alive()
+
+    def stop(self) -> None:
+        if not self.running:
+            return
+        self._signal(signal.SIGTERM)
+        if not self._join(self.grace_s):
+            self._line(f"did not exit within {self.grace_s:g}s of SIGTERM; sending SIGKILL", level="harness")
+            self.kill()
+
+    def kill(self) -> None:
+        if not self.running:
+            return
+        self._signal(signal.SIGKILL)
+        self._join(STOP_TIMEOUT_S)
+
+    def sighup(self) -> None:
+        self._signal(signal.SIGHUP)

@@ -22,19 +22,17 @@ from __future__ import annotations
 
 import itertools
 import os
-import signal
 import threading
 from typing import Any
 
 from fake_nvml import shim
 from harness.engine import access as engine
 from harness.engine.spec import DEVICE_PLUGIN_DIR, ContainerSpec, Mount
-from harness.launchers.base import LauncherBase, LaunchSpec, Unavailable
+from harness.launchers.base import STOP_TIMEOUT_S, LaunchSpec, SignalledLauncher, Unavailable
 from harness.templating import PlainValues, render_argv
 from simkit import ObservationLog
 
 SHIM_TARGET = "/usr/lib/x86_64-linux-gnu/libnvidia-ml.so.1"  # where the NVIDIA toolkit puts it
-STOP_TIMEOUT_S = 10.0
 CONTROL_NODES = ("nvidiactl", "nvidia-uvm", "nvidia-uvm-tools", "nvidia-modeset")
 
 _names = itertools.count(1)
@@ -92,7 +90,7 @@ def fake_device_nodes(folder: str, minors: list[int]) -> list[Mount]:
     return mounts
 
 
-class ContainerLauncher(LauncherBase):
+class ContainerLauncher(SignalledLauncher):
     """Runs :class:`ContainerSpec` in a fresh container per start; stop = SIGTERM, SIGKILL after 10 s."""
 
     def __init__(self, spec: LaunchSpec, log: ObservationLog) -> None:
@@ -104,12 +102,12 @@ class ContainerLauncher(LauncherBase):
         super().__init__(spec, log)
         self.container_spec, self.manifest = container_spec(spec)
         # The pod's terminationGracePeriodSeconds, else the subprocess launcher's 10 s.
-        self.grace_s: float | None = self.manifest.grace_s if self.manifest is not None else None
+        if self.manifest is not None and self.manifest.grace_s is not None:
+            self.grace_s = self.manifest.grace_s
         if self.manifest is not None:
             self._check_manifest(spec.extra.get("node"))
         self.image = self._resolve_image(self.container_spec.image)
         self._container: Any = None  # the testcontainers DockerContainer of the current start
-        self._reader: threading.Thread | None = None
         self._sent: set[int] = set()
         self._shim: str | None = None  # the shim's path once asked for; '' where it cannot be built
 
@@ -274,31 +272,6 @@ class ContainerLauncher(LauncherBase):
         except Exception as exc:  # it exited meanwhile (409) or is gone (404)
             if getattr(getattr(exc, "response", None), "status_code", 0) not in (404, 409):
                 self._line(f"cannot signal the container: {_explain(exc)}", level="harness")
-
-    def _join(self, timeout: float) -> bool:
-        reader = self._reader
-        if reader is None:
-            return True
-        reader.join(timeout)
-        return not reader.is_alive()
-
-    def stop(self) -> None:
-        if not self.running:
-            return
-        self._signal(signal.SIGTERM)
-        grace = STOP_TIMEOUT_S if self.grace_s is None else self.grace_s
-        if not self._join(grace):
-            self._line(f"did not exit within {grace:g}s of SIGTERM; sending SIGKILL", level="harness")
-            self.kill()
-
-    def kill(self) -> None:
-        if not self.running:
-            return
-        self._signal(signal.SIGKILL)
-        self._join(STOP_TIMEOUT_S)
-
-    def sighup(self) -> None:
-        self._signal(signal.SIGHUP)
 
     def close(self) -> None:
         if self.running:

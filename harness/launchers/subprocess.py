@@ -15,17 +15,14 @@ that loads NVML itself (NVIDIA's, or ours with ``--nvml real``) sees the simulat
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import threading
 
 from fake_nvml import shim
-from harness.launchers.base import LauncherBase, LaunchSpec
+from harness.launchers.base import LaunchSpec, SignalledLauncher
 from harness.templating import PlainValues, render_argv
 from simkit import ObservationLog
-
-STOP_TIMEOUT_S = 10.0
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
@@ -36,7 +33,7 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", "PATH": path, **extra}
 
 
-class SubprocessLauncher(LauncherBase):
+class SubprocessLauncher(SignalledLauncher):
     needs_command = True
 
     """Runs a command in its own process group; stop = SIGTERM (then SIGKILL after 10 s)."""
@@ -44,7 +41,6 @@ class SubprocessLauncher(LauncherBase):
     def __init__(self, spec: LaunchSpec, log: ObservationLog) -> None:
         super().__init__(spec, log)
         self.proc: subprocess.Popen[str] | None = None
-        self._reader: threading.Thread | None = None
 
     def placeholders(self) -> dict[str, str]:
         return {
@@ -117,32 +113,6 @@ class SubprocessLauncher(LauncherBase):
                 os.killpg(self.proc.pid, sig)
             except ProcessLookupError:
                 pass
-
-    def _join(self, timeout: float) -> bool:
-        reader = self._reader
-        if reader is None:
-            return True
-        reader.join(timeout)
-        return not reader.is_alive()
-
-    def stop(self) -> None:
-        if not self.running:
-            return
-        self._signal(signal.SIGTERM)
-        if not self._join(STOP_TIMEOUT_S):
-            self._line(
-                f"did not exit within {STOP_TIMEOUT_S:g}s of SIGTERM; sending SIGKILL", level="harness"
-            )
-            self.kill()
-
-    def kill(self) -> None:
-        if not self.running:
-            return
-        self._signal(signal.SIGKILL)
-        self._join(STOP_TIMEOUT_S)
-
-    def sighup(self) -> None:
-        self._signal(signal.SIGHUP)
 
     def close(self) -> None:
         if self.running:

@@ -147,10 +147,10 @@ def test_kill_reads_as_sigkill_and_start_makes_a_new_container(docker_engine, sp
     assert left(spec.name) == []
 
 
-def test_stop_sends_sigterm_then_sigkill_after_the_grace_period(docker_engine, spec, log, monkeypatch):
-    monkeypatch.setattr(container_module, "STOP_TIMEOUT_S", 1.0)
+def test_stop_sends_sigterm_then_sigkill_after_the_grace_period(docker_engine, spec, log):
     # PID 1 ignores SIGTERM when it has no handler: the grace period runs out.
     launcher = ContainerLauncher(python(spec, "print('up', flush=True); import time; time.sleep(60)"), log)
+    launcher.grace_s = 1.0
     try:
         launcher.start()
         log.wait_for(lambda: "up" in lines(log), 20, "up")
