@@ -148,7 +148,8 @@ def unmet(scenario: Any, node: NodeFacts, profile: Any, *, plugin_process: bool 
         if scenario.node.mig:
             return "sets a MIG layout, which real mode never changes"
     if node.gpus not in need.gpus:
-        return f"needs {need.gpus.words()} GPUs, the node has {node.gpus}"
+        unit = "GPU" if need.gpus.low == need.gpus.high == 1 else "GPUs"
+        return f"needs {need.gpus.words()} {unit}, the node has {node.gpus}"
     if need.mig and not node.mig:
         return "needs a GPU with MIG enabled (this harness never changes MIG settings)"
     if need.nvlink and not node.nvlink:

@@ -23,6 +23,16 @@ class Unavailable(Exception):
     """This launcher cannot run here (e.g. no root for a mount namespace); the message says why."""
 
 
+def simulated_only(kind: str) -> str:
+    """The skip reason of a launcher that cannot reach the machine's GPUs (``real_nvml = False``)."""
+    return f"the {kind} launcher runs on the simulated node only (not with --nvml real)"
+
+
+def reaches_real_nvml(factory: object) -> bool:
+    """Whether a launcher can run on ``--nvml real`` (third-party ones are assumed to)."""
+    return bool(getattr(factory, "real_nvml", True))
+
+
 @dataclass
 class LaunchSpec:
     """Everything a launcher needs, already rendered for this scenario."""
@@ -86,6 +96,9 @@ class LauncherBase:
     """Bookkeeping our launchers share: running / exit code and the plugin events."""
 
     needs_command: ClassVar[bool] = False  # True: runs plugin.command / --plugin-cmd
+    # False: cannot hand the machine's GPUs to the plugin, so the run gate skips its cases on
+    # --nvml real before any setup (and the counts of harness.gpu_counts leave them out).
+    real_nvml: ClassVar[bool] = True
 
     def __init__(self, spec: LaunchSpec, log: ObservationLog) -> None:
         self.spec = spec

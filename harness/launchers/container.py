@@ -28,7 +28,7 @@ from typing import Any
 from fake_nvml import shim
 from harness.engine import access as engine
 from harness.engine.spec import DEVICE_PLUGIN_DIR, ContainerSpec, Mount
-from harness.launchers.base import STOP_TIMEOUT_S, LaunchSpec, SignalledLauncher, Unavailable
+from harness.launchers.base import STOP_TIMEOUT_S, LaunchSpec, SignalledLauncher, Unavailable, simulated_only
 from harness.templating import PlainValues, render_argv
 from simkit import ObservationLog
 
@@ -93,9 +93,11 @@ def fake_device_nodes(folder: str, minors: list[int]) -> list[Mount]:
 class ContainerLauncher(SignalledLauncher):
     """Runs :class:`ContainerSpec` in a fresh container per start; stop = SIGTERM, SIGKILL after 10 s."""
 
+    real_nvml = False  # the container gets the NVML shim's socket, never the machine's GPUs
+
     def __init__(self, spec: LaunchSpec, log: ObservationLog) -> None:
         if spec.nvml_endpoint == "real":
-            raise Unavailable("the container launcher runs on the simulated node only (not with --nvml real)")
+            raise Unavailable(simulated_only("container"))
         reason = engine.engine_support()
         if reason:
             raise Unavailable(reason)

@@ -93,7 +93,24 @@ def run_gate(scenario: Scenario, options: RunOptions, profile: Profile) -> Any:
         )
         if why := unmet(scenario, facts, profile, plugin_process=process):
             raise Skip(why)
+    if options.nvml == "real":
+        _real_launcher(scenario, options)
     return spec
+
+
+def _real_launcher(scenario: Scenario, options: RunOptions) -> None:
+    """Skip a case whose launcher cannot reach the machine's GPUs (the container launcher) here,
+    with the launcher's own reason, so the gate alone says what a real node runs."""
+    from harness.launchers import launchers
+    from harness.launchers.base import reaches_real_nvml, simulated_only
+    from harness.runner.setup import launcher_kind
+
+    try:
+        kind, _ = launcher_kind(scenario, options)
+    except StepFailed:
+        return  # the case's own error; its setup reports it
+    if not reaches_real_nvml(launchers()[kind]):
+        raise Skip(simulated_only(kind))
 
 
 def _gpus(ctx: LiveCtx | None) -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""How much of the library a real node runs, measured through the real-mode gate with NVML stubbed."""
+"""How much of the library a real node runs, measured through the real-mode gate with NVML stubbed,
+and checked against what a ``--nvml real`` run over that stubbed NVML does."""
 
 from __future__ import annotations
 
@@ -7,9 +8,27 @@ from pathlib import Path
 import pytest
 
 from harness.collect import load_all
-from harness.gpu_counts import COUNTS, count_row, render
+from harness.gpu_counts import COUNTS, block, count_row, render, stubbed_machine
+from harness.launchers.base import simulated_only
+from harness.model.scenario import load
+from harness.result import Status
+from harness.runner import RunOptions, run_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
+
+FOUR = """
+description: a case written for 4 GPUs or more
+requires: {gpus: 4..}
+steps:
+  - expect: {registered: true, allocatable: "{gpus}", devices: {count: "{gpus}"}, within: 5s}
+"""
+CONTAINER = """
+description: our image in a container
+node: 4xH100
+plugin: {image: localhost/gpu-device-plugin:dev}
+steps:
+  - expect: {registered: true, within: 10s}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +47,44 @@ def test_bigger_nodes_run_at_least_as_much(rows) -> None:
         assert rows[n].ran >= rows[1].ran, render(list(rows.values()))
 
 
-def test_the_gate_skips_by_gpu_count_on_a_stubbed_machine(write) -> None:
-    from harness.model.scenario import load
+def test_every_case_is_counted_once_as_run_or_skipped(rows) -> None:
+    for row in rows.values():
+        assert row.ran + sum(row.skipped.values()) == row.cases
+        assert sum(f["cases"] for f in row.folders.values()) == row.cases
+        assert sum(f["ran"] for f in row.folders.values()) == row.ran
 
-    (two,) = load(write("two.yaml", "description: d\nrequires: {gpus: 2..}\nsteps:\n  - plugin: stop\n"))
-    assert count_row([two], 1).skipped == {"needs 2 or more GPUs, the node has 1": 1}
-    assert count_row([two], 2).ran == 1
+
+def test_docs_nightly_md_carries_the_current_counts(rows) -> None:
+    committed = (ROOT / "docs" / "nightly.md").read_text(encoding="utf-8")
+    if block(list(rows.values())) not in committed:
+        pytest.fail("docs/nightly.md's GPU counts are stale: run `python -m harness.gpu_counts --write docs/nightly.md`")
+
+
+def test_a_case_needing_4_gpus_skips_on_2_and_runs_on_4_through_the_overlay(write) -> None:
+    (four,) = load(write("four.yaml", FOUR))
+    assert count_row([four], 2).skipped == {"needs 4 or more GPUs, the node has 2": 1}
+    assert count_row([four], 4).ran == count_row([four], 8).ran == 1
+    # What the gate says is what a run on that machine's (stubbed) pynvml does.
+    with stubbed_machine(2):
+        skipped = run_scenario(four, RunOptions(nvml="real"))
+    assert skipped.status == Status.SKIPPED and skipped.skip_reason == "needs 4 or more GPUs, the node has 2"
+    with stubbed_machine(4):
+        ran = run_scenario(four, RunOptions(nvml="real"))
+    assert ran.status == Status.PASSED, ran.report()
+    assert any(e["source"] == "kubelet" and e["kind"] == "capacity" and e["data"]["capacity"] == 4 for e in ran.events)
+
+
+def test_the_container_launcher_is_skipped_by_the_gate_on_every_size(write) -> None:
+    """It cannot reach the machine's GPUs; the gate says so before setup, as the run would."""
+    (container,) = load(write("container.yaml", CONTAINER))
+    for n in COUNTS:
+        row = count_row([container], n)
+        assert row.ran == 0 and row.skipped == {simulated_only("container"): 1}, n
+    with stubbed_machine(4):
+        result = run_scenario(container, RunOptions(nvml="real"))
+    assert result.status == Status.SKIPPED and result.skip_reason == simulated_only("container")
+
+
+def test_one_gpu_reads_singular_in_a_skip_reason(write) -> None:
+    (one,) = load(write("one.yaml", "description: d\nrequires: {gpus: 1..1}\nsteps:\n  - plugin: stop\n"))
+    assert count_row([one], 2).skipped == {"needs exactly 1 GPU, the node has 2": 1}
