@@ -75,9 +75,17 @@ class DeviceTable:
             )
         return str(gpu.index) if self.ids == "index" else str(gpu.uuid)
 
+    def numa(self, ref: DeviceRef) -> list[str]:
+        """``gpuN.numa``: the GPU's NUMA nodes as a device list carries them, ``[]`` where NVML
+        reports none (a VM's GPU: NotSupported), so one expectation holds on both kinds of node."""
+        node = self.gpu(ref).numa_node
+        return [] if node is None else [str(node)]
+
     def value(self, ref: DeviceRef) -> str:
         """The string an alias expression stands for (``gpu2`` alone is the device ID)."""
         attr = ref.attr or "id"
+        if attr == "numa" and ref.mig is None:
+            return ",".join(self.numa(ref))
         if ref.mig is not None:
             gpu, mig = self.mig(ref)
             base = {

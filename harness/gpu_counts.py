@@ -47,12 +47,13 @@ class CountRow:
 
 
 @contextlib.contextmanager
-def stubbed_machine(gpus: int, product: str = "H100") -> Iterator[None]:
-    """Make ``import pynvml`` give a simulated node of ``gpus`` GPUs for the duration."""
+def stubbed_machine(gpus: int | str, product: str = "H100") -> Iterator[None]:
+    """Make ``import pynvml`` give a simulated node of ``gpus`` GPUs for the duration (or the
+    node a spec or node-profile file such as ``scenarios/_nodes/h100-80gb-hbm3-vm.yaml`` gives)."""
     from fake_nvml import FakeNVML
     from harness import realnode
 
-    node = FakeNVML.from_spec(f"{gpus}x{product}")
+    node = FakeNVML.from_spec(f"{gpus}x{product}" if isinstance(gpus, int) else gpus)
     saved = sys.modules.get("pynvml")
     sys.modules["pynvml"] = node  # type: ignore[assignment]
     realnode.machine_facts.cache_clear()

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from harness.errors import did_you_mean
 
-GPU_ATTRS = ("id", "uuid", "index", "minor", "pci_bus_id", "name", "numa_node")
+GPU_ATTRS = ("id", "uuid", "index", "minor", "pci_bus_id", "name", "numa_node", "numa")
 MIG_ATTRS = ("id", "uuid", "index", "gi", "ci", "profile", "parent")
 LISTS = ("devices", "healthy", "unhealthy")
 PLAIN = ("socket_dir", "kubelet_socket", "nvml", "resource", "python", "scenario_dir", "devroot")

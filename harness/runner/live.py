@@ -137,6 +137,8 @@ class LiveCtx:
 
     def _resolve(self, expr: Expr) -> str | list[str]:
         if isinstance(expr, DeviceRef):
+            if expr.attr == "numa" and expr.mig is None:
+                return self.devices.numa(expr)  # a list: [] on a node without NUMA
             return self.devices.value(expr)
         if isinstance(expr, ListRef):
             state = self.resource_state(expr.resource)

@@ -78,3 +78,24 @@ def test_the_profiles_id_scheme_decides_what_an_alias_stands_for() -> None:
     assert table().value(DeviceRef(1, None, None, "uuid")) == "GPU-1"
     with pytest.raises(OpaqueIds):
         DeviceTable(lambda: GPUS, "opaque").device_id("gpu0")
+
+
+def test_numa_is_the_device_lists_numa_so_a_gpu_without_one_expects_none() -> None:
+    """A VM's GPU reports no NUMA node (NotSupported): ``{gpuN.numa}`` is then [], not ['None']."""
+    from harness.model.matcher import Matcher
+    from harness.templating import parse_expr
+
+    t = table()
+    assert t.numa(DeviceRef(0)) == ["0"] and t.numa(DeviceRef(1)) == []
+    assert t.value(DeviceRef(0, None, None, "numa_node")) == "0"
+
+    class Resolver:
+        def resolve(self, expr):
+            return t.numa(expr) if expr.attr == "numa" else t.value(expr)
+
+    assert parse_expr("gpu-1.numa") == DeviceRef(-1, None, None, "numa")
+    from harness.loader import load_text
+
+    matcher = Matcher.from_yaml(load_text("'{gpu1.numa}'", "m.yaml"))
+    assert matcher.match([], Resolver()) is None and matcher.match([0], Resolver()) is not None
+    assert Matcher.from_yaml(load_text("'{gpu0.numa}'", "m.yaml")).match([0], Resolver()) is None

@@ -88,3 +88,12 @@ def test_the_container_launcher_is_skipped_by_the_gate_on_every_size(write) -> N
 def test_one_gpu_reads_singular_in_a_skip_reason(write) -> None:
     (one,) = load(write("one.yaml", "description: d\nrequires: {gpus: 1..1}\nsteps:\n  - plugin: stop\n"))
     assert count_row([one], 2).skipped == {"needs exactly 1 GPU, the node has 2": 1}
+
+
+def test_time_slicing_passes_on_the_recorded_h100_vm_as_the_machine() -> None:
+    """The VM's GPU has no NUMA node (NotSupported): replicas then carry none, and the case says
+    so through {gpu0.numa} (it expected ['None'] and failed on the nightly dry run)."""
+    cases = load(ROOT / "scenarios" / "sharing" / "time-slicing-replicas.yaml")
+    with stubbed_machine(str(ROOT / "scenarios" / "_nodes" / "h100-80gb-hbm3-vm.yaml")):
+        results = [run_scenario(case, RunOptions(nvml="real")) for case in cases]
+    assert [r.status for r in results] == [Status.PASSED] * 3, [r.report() for r in results]
