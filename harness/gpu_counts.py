@@ -117,9 +117,7 @@ def render(rows: list[CountRow]) -> str:
     for counter, r in zip(by_reason, rows, strict=True):
         for reason, n in r.skipped.items():
             counter[_NODE_HAS.sub("", reason)] += n
-    reasons = sorted(
-        set().union(*by_reason), key=lambda k: (-sum(c[k] for c in by_reason), k)
-    )
+    reasons = sorted(set().union(*by_reason), key=lambda k: (-sum(c[k] for c in by_reason), k))
     head = " | ".join(_gpus(r.gpus) for r in rows)
     lines += ["", f"| skipped because | {head} |", "|---|" + "---:|" * len(rows)]
     for reason in reasons:

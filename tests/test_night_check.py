@@ -41,8 +41,12 @@ def test_no_step_runs_past_the_budget(tmp_path) -> None:
     out = tmp_path / "out"
     env = os.environ | {"PYTHON": sys.executable, "NIGHT_WORK": str(tmp_path / "work")}
     done = subprocess.run(
-        [str(SCRIPT), "run", "--budget", "18", str(out)], env=env, capture_output=True, text=True,
-        timeout=60, check=False,
+        [str(SCRIPT), "run", "--budget", "18", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     summary = (out / "SUMMARY.md").read_text()
     for name in ("preflight", "probe", "record"):

@@ -57,7 +57,10 @@ def test_every_case_is_counted_once_as_run_or_skipped(rows) -> None:
 def test_docs_nightly_md_carries_the_current_counts(rows) -> None:
     committed = (ROOT / "docs" / "nightly.md").read_text(encoding="utf-8")
     if block(list(rows.values())) not in committed:
-        pytest.fail("docs/nightly.md's GPU counts are stale: run `python -m harness.gpu_counts --write docs/nightly.md`")
+        pytest.fail(
+            "docs/nightly.md's GPU counts are stale: "
+            "run `python -m harness.gpu_counts --write docs/nightly.md`"
+        )
 
 
 def test_a_case_needing_4_gpus_skips_on_2_and_runs_on_4_through_the_overlay(write) -> None:
@@ -71,7 +74,10 @@ def test_a_case_needing_4_gpus_skips_on_2_and_runs_on_4_through_the_overlay(writ
     with stubbed_machine(4):
         ran = run_scenario(four, RunOptions(nvml="real"))
     assert ran.status == Status.PASSED, ran.report()
-    assert any(e["source"] == "kubelet" and e["kind"] == "capacity" and e["data"]["capacity"] == 4 for e in ran.events)
+    capacities = [
+        e["data"]["capacity"] for e in ran.events if e["source"] == "kubelet" and e["kind"] == "capacity"
+    ]
+    assert 4 in capacities
 
 
 def test_the_container_launcher_is_skipped_by_the_gate_on_every_size(write) -> None:
