@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import functools
 import os
+import select
 import shutil
 import subprocess
 import sys
+import time
 
 from fake_nvml import shim
 from harness.launchers import gpuworld
@@ -24,6 +26,7 @@ from harness.launchers.subprocess import SubprocessLauncher
 from simkit import ObservationLog
 
 DEVICE_PLUGIN_DIR = "/var/lib/kubelet/device-plugins"
+READY_TIMEOUT_S = 30.0  # nsinit's mounts before the exec (a loaded machine takes seconds)
 
 
 @functools.cache
@@ -62,9 +65,28 @@ class NamespaceLauncher(SubprocessLauncher):
             "kubelet_socket": f"{DEVICE_PLUGIN_DIR}/kubelet.sock",
         }
 
+    def start(self) -> None:
+        """Start, and return once nsinit has exec'd the command (or exited): until then a signal
+        would reach nsinit, not the plugin, and a stop or SIGHUP step would judge the launcher."""
+        if self.running:
+            return
+        read_end, write_end = os.pipe()
+        self.pass_fds = (write_end,)
+        try:
+            super().start()
+        finally:
+            os.close(write_end)
+            self.pass_fds = ()
+        try:
+            if self.proc is not None:
+                _wait_for_eof(read_end, READY_TIMEOUT_S)
+        finally:
+            os.close(read_end)
+
     def argv(self) -> list[str]:
         inner = [*self.command_argv(), *self.spec.args]
         scratch = os.path.join(os.path.dirname(self.spec.socket_dir.rstrip("/")), "ns")
+        ready = ["--ready-fd", str(self.pass_fds[0])] if self.pass_fds else []
         return [
             shutil.which("unshare") or "unshare",
             "-m",
@@ -76,6 +98,7 @@ class NamespaceLauncher(SubprocessLauncher):
             self.spec.socket_dir,
             scratch,
             *self.world_options(scratch),
+            *ready,
             "--",
             *inner,
         ]
@@ -91,3 +114,12 @@ class NamespaceLauncher(SubprocessLauncher):
             return [*options, "--nvml", shim.library_path()]
         except shim.ShimUnavailable:
             return options  # the subprocess launcher already said why there is no shim
+
+
+def _wait_for_eof(fd: int, timeout: float) -> None:
+    """Read ``fd`` until its writer is gone (nsinit exec'd or exited), or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready and not os.read(fd, 512):
+            return

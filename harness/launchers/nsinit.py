@@ -1,8 +1,8 @@
 """Runs inside ``unshare -m``: build the plugin's world from the host's, then exec the command.
 
 Usage: ``python -m harness.launchers.nsinit SOCKET_DIR SCRATCH [--dev DIR] [--proc-driver DIR]
-[--sys-pci DIR] [--nvml LIBRARY] -- COMMAND...``. Everything happens in the private mount
-namespace, so the host's mount table, /var/lib, /dev and /usr/lib are untouched:
+[--sys-pci DIR] [--nvml LIBRARY] [--ready-fd FD] -- COMMAND...``. Everything happens in the private
+mount namespace, so the host's mount table, /var/lib, /dev and /usr/lib are untouched:
 
 - the socket dir goes to /var/lib/kubelet/device-plugins (when /var/lib/kubelet does not exist,
   /var/lib is covered by a tmpfs in which every original entry is linked back, through a bind
@@ -13,6 +13,9 @@ namespace, so the host's mount table, /var/lib, /dev and /usr/lib are untouched:
   /proc/driver and /sys/bus/pci/devices;
 - ``--nvml``: the shim appears as libnvidia-ml.so.1 in the system library folders, where an image
   or a plugin with a fixed library path looks (bound over a real driver's copy, or overlaid).
+- ``--ready-fd``: a pipe the launcher reads; it is closed on exec, so the launcher knows when the
+  process is the command and no longer this script (a signal sent before would end the script:
+  a SIGHUP right after a start killed the plugin before it ran, under load).
 """
 
 from __future__ import annotations
@@ -88,6 +91,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--proc-driver")
     parser.add_argument("--sys-pci")
     parser.add_argument("--nvml")
+    parser.add_argument("--ready-fd", type=int)
     if "--" not in argv:
         parser.error("no command: give it after --")
     split = argv.index("--")
@@ -110,6 +114,8 @@ def main(argv: list[str]) -> int:
             f"harness: cannot prepare the mount namespace: {exc} {detail.decode().strip()}", file=sys.stderr
         )
         return 125
+    if args.ready_fd is not None:
+        os.set_inheritable(args.ready_fd, False)  # closed by the exec: the launcher's end reads EOF
     os.execvp(command[0], command)
     return 127  # pragma: no cover - execvp does not return
 

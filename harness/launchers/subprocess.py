@@ -41,6 +41,7 @@ class SubprocessLauncher(SignalledLauncher):
     def __init__(self, spec: LaunchSpec, log: ObservationLog) -> None:
         super().__init__(spec, log)
         self.proc: subprocess.Popen[str] | None = None
+        self.pass_fds: tuple[int, ...] = ()  # descriptors the process inherits (the namespace launcher's)
 
     def placeholders(self) -> dict[str, str]:
         return {
@@ -90,6 +91,7 @@ class SubprocessLauncher(SignalledLauncher):
                 bufsize=1,
                 start_new_session=True,
                 errors="replace",
+                pass_fds=self.pass_fds,
             )
         except OSError as exc:
             self._line(f"cannot start {argv[0]!r}: {exc}", level="ERROR")
