@@ -80,6 +80,16 @@ class FakeNVML(NvmlSurface):
     def gpu(self, which: int | str) -> NodeGpu:
         return self.gpus[self._target(which).index]
 
+    @property
+    def driver_version(self) -> str:
+        """The driver version the node reports (the names of a driver root's libraries carry it)."""
+        return self._sim.model.profile.driver_version
+
+    @property
+    def library_missing(self) -> bool:
+        """``nvmlInit`` fails with LIBRARY_NOT_FOUND: a process that loads NVML finds no library."""
+        return self._sim.faults.init_failure == pynvml.NVML_ERROR_LIBRARY_NOT_FOUND
+
     def _target(self, which: int | str) -> Gpu:
         return self._sim.model.gpu(which)
 

@@ -16,6 +16,7 @@ compute instance C at that + 1 + C (15 GPU instances of 8 compute instances per 
 from __future__ import annotations
 
 import os
+import platform
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,6 +57,11 @@ class World:
     dev: str
     proc_driver: str
     sys_pci: str
+
+    @property
+    def driver(self) -> str:
+        """Where :func:`driver_root` puts the driver's libraries (no dev/: devices stay at /dev)."""
+        return os.path.join(self.root, "driver")
 
 
 def _write(path: str, text: str = "") -> None:
@@ -110,3 +116,18 @@ def build(root: str, gpus: Sequence[GpuView]) -> World:
     for minor in sorted(set(cap_nodes)):
         _write(os.path.join(world.dev, "nvidia-caps", f"nvidia-cap{minor}"))
     return world
+
+
+def driver_root(root: str, nvml_library: str, driver_version: str) -> str:
+    """A driver root with the libraries a plugin looks for by the node's driver version: NVML as
+    ``libnvidia-ml.so.1`` and ``.so.<version>`` (links to ``nvml_library``, the shim), and an empty
+    ``libcuda.so.<version>``, which NVIDIA's CDI spec generator only locates (it never loads it).
+    Returns the library folder."""
+    libs = os.path.join(root, "usr", "lib", f"{platform.machine()}-linux-gnu")
+    os.makedirs(libs, exist_ok=True)
+    names = ["libnvidia-ml.so.1"] + ([f"libnvidia-ml.so.{driver_version}"] if driver_version else [])
+    for name in names:
+        os.symlink(nvml_library, os.path.join(libs, name))
+    if driver_version:
+        _write(os.path.join(libs, f"libcuda.so.{driver_version}"))
+    return libs

@@ -85,7 +85,7 @@ class NamespaceLauncher(SubprocessLauncher):
 
     def argv(self) -> list[str]:
         inner = [*self.command_argv(), *self.spec.args]
-        scratch = os.path.join(os.path.dirname(self.spec.socket_dir.rstrip("/")), "ns")
+        scratch = self._scratch()
         ready = ["--ready-fd", str(self.pass_fds[0])] if self.pass_fds else []
         return [
             shutil.which("unshare") or "unshare",
@@ -110,10 +110,28 @@ class NamespaceLauncher(SubprocessLauncher):
             return []
         world = gpuworld.build(os.path.join(scratch, "world"), gpus)
         options = ["--dev", world.dev, "--proc-driver", world.proc_driver, "--sys-pci", world.sys_pci]
+        if self.library_missing():
+            return options  # a node without NVML: no library anywhere
         try:
-            return [*options, "--nvml", shim.library_path()]
+            library = shim.library_path()
         except shim.ShimUnavailable:
             return options  # the subprocess launcher already said why there is no shim
+        driver_version = str(getattr(self.spec.nvml, "driver_version", ""))
+        gpuworld.driver_root(world.driver, library, driver_version)
+        return [*options, "--nvml", library]
+
+    def shim_env(self) -> dict[str, str]:
+        """The shim, and the world's driver root as the container driver root (NVIDIA's DaemonSet
+        mounts the host's at /driver-root; its CDI strategies look for the driver's libraries there).
+        A scenario's own CONTAINER_DRIVER_ROOT or --driver-root-ctr-path wins."""
+        env = super().shim_env()
+        driver = os.path.join(self._scratch(), "world", "driver")
+        if env and os.path.isdir(driver):
+            env["CONTAINER_DRIVER_ROOT"] = driver
+        return env
+
+    def _scratch(self) -> str:
+        return os.path.join(os.path.dirname(self.spec.socket_dir.rstrip("/")), "ns")
 
 
 def _wait_for_eof(fd: int, timeout: float) -> None:

@@ -62,13 +62,20 @@ class SubprocessLauncher(SignalledLauncher):
     def shim_env(self) -> dict[str, str]:
         """What makes the process load the NVML shim and reach the scenario's node (none on real NVML)."""
         endpoint = self.spec.nvml_endpoint
-        if not endpoint.startswith("connect:"):
+        if not endpoint.startswith("connect:") or self.library_missing():
             return {}
         try:
             return shim.environment(endpoint.removeprefix("connect:"))
         except shim.ShimUnavailable as exc:
             self._line(f"the plugin gets no NVML shim: {exc}", level="harness")
             return {}
+
+    def library_missing(self) -> bool:
+        """The node's nvmlInit fails with LIBRARY_NOT_FOUND as the process starts: then it gets no
+        shim, so a plugin that loads NVML itself cannot load it, as on a node without a driver (NVIDIA's
+        platform detection dlopens libnvidia-ml.so.1; an error from nvmlInit alone would not do). A
+        process keeps what it started with: clearing the fault takes a restart, not a SIGHUP."""
+        return bool(getattr(self.spec.nvml, "library_missing", False))
 
     @property
     def running(self) -> bool:
