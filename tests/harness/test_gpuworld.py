@@ -62,3 +62,13 @@ def test_a_rebuild_drops_what_the_old_layout_had(tmp_path: Path) -> None:
     node.disable_mig(1)
     world = gpuworld.build(root, node.gpus)
     assert sorted(os.listdir(os.path.join(world.dev, "nvidia-caps"))) == ["nvidia-cap1", "nvidia-cap2"]
+
+
+def test_the_driver_root_names_the_libraries_by_the_driver_version(tmp_path: Path) -> None:
+    shim = tmp_path / "libnvidia-ml.so.1"
+    shim.write_text("")
+    libs = Path(gpuworld.driver_root(str(tmp_path / "driver"), str(shim), "580.159.04"))
+    assert os.readlink(libs / "libnvidia-ml.so.1") == str(shim)
+    assert os.readlink(libs / "libnvidia-ml.so.580.159.04") == str(shim)
+    assert (libs / "libcuda.so.580.159.04").read_bytes() == b""
+    assert not (tmp_path / "driver" / "dev").exists()  # devices stay at /dev (NVIDIA's getDevRoot)

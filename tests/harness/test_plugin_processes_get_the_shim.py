@@ -58,6 +58,10 @@ def test_in_a_namespace_the_device_nodes_driver_files_and_library_are_where_a_gp
         "grep -q 'gpu0/gi' /proc/driver/nvidia-caps/mig-minors",
         'test -e "/usr/lib/$(uname -m)-linux-gnu/libnvidia-ml.so.1"',
         'test -n "$FAKE_NVML_SOCKET"',
+        # the driver root NVIDIA's CDI strategies search by the node's driver version
+        'test -e "$CONTAINER_DRIVER_ROOT/usr/lib/$(uname -m)-linux-gnu/libcuda.so.580.159.04"',
+        'test -e "$CONTAINER_DRIVER_ROOT/usr/lib/$(uname -m)-linux-gnu/libnvidia-ml.so.580.159.04"',
+        'test ! -e "$CONTAINER_DRIVER_ROOT/dev"',
         "test -c /dev/null -a -d /dev/pts",
         "echo world-ok",
         "sleep 30",
@@ -68,6 +72,25 @@ def test_in_a_namespace_the_device_nodes_driver_files_and_library_are_where_a_gp
         "plugin: {launcher: namespace, command: 'sh {scenario_dir}/check.sh'}\n"
         "steps:\n  - expect: {log: {regex: world-ok}, within: 5s}\n",
         node="{spec: 4xH100, mig: {gpu0: [3g.40gb, 3g.40gb]}}",
+    )
+
+
+@needs_namespace
+def test_a_node_whose_nvml_library_is_not_found_gives_the_process_no_library(write) -> None:
+    # NVIDIA's platform detection dlopens libnvidia-ml.so.1: an nvmlInit error alone is not "no NVML".
+    checks = [
+        'test ! -e "/usr/lib/$(uname -m)-linux-gnu/libnvidia-ml.so.1"',
+        'test -z "$FAKE_NVML_SOCKET" -a -z "$CONTAINER_DRIVER_ROOT"',
+        "test -e /dev/nvidia0",
+        "echo no-nvml",
+        "sleep 30",
+    ]
+    write("check.sh", "set -e\n" + "\n".join(checks) + "\n")
+    run(
+        write,
+        "plugin: {launcher: namespace, command: 'sh {scenario_dir}/check.sh', start: false}\n"
+        "steps:\n  - inject: {init_failure: library_not_found}\n  - plugin: start\n"
+        "  - expect: {log: {regex: no-nvml}, within: 5s}\n",
     )
 
 
