@@ -58,6 +58,11 @@ def launcher_kind(scenario: Scenario, options: RunOptions) -> tuple[str, str]:
             "this scenario runs its own plugin (plugin.command) to exercise the kubelet; "
             f"{given} does not apply to it"
         )
+    if options.plugin_cmd and (scenario.plugin.image or scenario.plugin.manifest):
+        raise Skip(
+            "this scenario runs its own plugin image (plugin.image or plugin.manifest) to exercise the "
+            "container launcher; --plugin-cmd does not apply to it"
+        )
     if options.plugin_image or options.plugin_manifest:
         return "container", ""
     command = options.plugin_cmd or scenario.plugin.command or ""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+import pytest
+
 from harness.launchers import namespace
 from harness.model.scenario import load
 from harness.requires import NodeFacts
@@ -180,6 +182,19 @@ def test_a_scenario_with_its_own_plugin_command_is_skipped_under_plugin_cmd(writ
     )
     assert result.status == "skipped"
     assert "runs its own plugin" in result.skip_reason
+
+
+@pytest.mark.parametrize("own", ["image: localhost/gpu-device-plugin:dev", "manifest: m.yaml"])
+def test_a_scenario_with_its_own_image_or_manifest_is_skipped_under_plugin_cmd(write, own) -> None:
+    # the command used to replace the case's container (container/image-lifecycle then failed on
+    # what only the container launcher logs)
+    result = run(
+        write,
+        f"plugin: {{{own}}}\nsteps:\n  - expect: {{registered: true, within: 1s}}\n",
+        plugin_cmd="python -m plugin --nvml {nvml}",
+    )
+    assert result.status == "skipped"
+    assert "runs its own plugin image" in result.skip_reason
 
 
 def test_a_gpu_alias_in_health_covers_that_gpus_mig_devices(write) -> None:
