@@ -88,7 +88,7 @@ class FakeNVML(NvmlSurface):
     @property
     def library_missing(self) -> bool:
         """``nvmlInit`` fails with LIBRARY_NOT_FOUND: a process that loads NVML finds no library."""
-        return self._sim.faults.init_failure == pynvml.NVML_ERROR_LIBRARY_NOT_FOUND
+        return bool(self._sim.faults.init_failure == pynvml.NVML_ERROR_LIBRARY_NOT_FOUND)
 
     def _target(self, which: int | str) -> Gpu:
         return self._sim.model.gpu(which)
