@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -131,3 +132,22 @@ def driver_root(root: str, nvml_library: str, driver_version: str) -> str:
     if driver_version:
         _write(os.path.join(libs, f"libcuda.so.{driver_version}"))
     return libs
+
+
+def char_devroot(source: str, target: str) -> str:
+    """A copy of the fake device and driver root ``source`` whose ``dev/`` entries are character
+    devices, as on a GPU host (NVIDIA's CDI spec generator accepts nothing else), when this process
+    may make them (root); otherwise ``source`` itself. The nodes carry /dev/null's numbers."""
+    if os.geteuid() != 0:
+        return source
+    try:
+        shutil.copytree(source, target, symlinks=True)
+        for folder, _, files in os.walk(os.path.join(target, "dev")):
+            for name in files:
+                path = os.path.join(folder, name)
+                os.unlink(path)
+                os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except OSError:
+        shutil.rmtree(target, ignore_errors=True)
+        return source
+    return target

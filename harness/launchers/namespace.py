@@ -109,7 +109,10 @@ class NamespaceLauncher(SubprocessLauncher):
         if not self.spec.nvml_endpoint.startswith("connect:") or gpus is None:
             return []
         world = gpuworld.build(os.path.join(scratch, "world"), gpus)
+        cdi = os.path.join(os.path.dirname(scratch), "cdi")  # beside the socket dir, as DP_CDI_ROOT is
+        os.makedirs(cdi, exist_ok=True)
         options = ["--dev", world.dev, "--proc-driver", world.proc_driver, "--sys-pci", world.sys_pci]
+        options += ["--cdi-dir", cdi]
         if self.library_missing():
             return options  # a node without NVML: no library anywhere
         try:

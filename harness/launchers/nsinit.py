@@ -13,6 +13,8 @@ mount namespace, so the host's mount table, /var/lib, /dev and /usr/lib are unto
   /proc/driver and /sys/bus/pci/devices;
 - ``--nvml``: the shim appears as libnvidia-ml.so.1 in the system library folders, where an image
   or a plugin with a fixed library path looks (bound over a real driver's copy, or overlaid).
+- ``--cdi-dir``: that folder is /var/run/cdi (NVIDIA writes its CDI specs there; /run is shadowed
+  by a tmpfs with the original entries linked back when the host has no /run/cdi);
 - ``--ready-fd``: a pipe the launcher reads; it is closed on exec, so the launcher knows when the
   process is the command and no longer this script (a signal sent before would end the script:
   a SIGHUP right after a start killed the plugin before it ran, under load).
@@ -34,19 +36,33 @@ def _mount(*args: str) -> None:
     subprocess.run(["mount", *args], check=True, capture_output=True)
 
 
+def _shadow(top: str, original: str) -> None:
+    """Cover ``top`` with a tmpfs in which every original entry is linked back (through a bind
+    mount of the original at ``original``), so a new entry can be made there without touching the host."""
+    os.makedirs(original, exist_ok=True)
+    _mount("--bind", top, original)
+    _mount("-t", "tmpfs", "tmpfs", top)
+    for name in os.listdir(original):
+        os.symlink(os.path.join(original, name), os.path.join(top, name))
+
+
 def prepare(socket_dir: str, scratch: str) -> None:
     if not os.path.isdir(TARGET):
         if os.path.isdir("/var/lib/kubelet"):
             _mount("-t", "tmpfs", "tmpfs", "/var/lib/kubelet")
         else:
-            original = os.path.join(scratch, "var-lib")
-            os.makedirs(original, exist_ok=True)
-            _mount("--bind", "/var/lib", original)
-            _mount("-t", "tmpfs", "tmpfs", "/var/lib")
-            for name in os.listdir(original):
-                os.symlink(os.path.join(original, name), os.path.join("/var/lib", name))
+            _shadow("/var/lib", os.path.join(scratch, "var-lib"))
         os.makedirs(TARGET, exist_ok=True)
     _mount("--bind", socket_dir, TARGET)
+
+
+def cdi_dir(folder: str, scratch: str) -> None:
+    """``folder`` becomes /var/run/cdi, where NVIDIA's plugin writes its CDI specs (a fixed path)."""
+    target = os.path.realpath("/var/run/cdi")
+    if not os.path.isdir(target):
+        _shadow(os.path.dirname(target), os.path.join(scratch, "run"))
+        os.makedirs(target)
+    _mount("--bind", folder, target)
 
 
 def _submounts(top: str) -> list[str]:
@@ -92,6 +108,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--sys-pci")
     parser.add_argument("--nvml")
     parser.add_argument("--ready-fd", type=int)
+    parser.add_argument("--cdi-dir")
     if "--" not in argv:
         parser.error("no command: give it after --")
     split = argv.index("--")
@@ -108,6 +125,8 @@ def main(argv: list[str]) -> int:
             _mount("--bind", args.sys_pci, "/sys/bus/pci/devices")
         if args.nvml:
             place_library(args.nvml)
+        if args.cdi_dir:
+            cdi_dir(args.cdi_dir, args.scratch)
     except (OSError, subprocess.CalledProcessError) as exc:
         detail = getattr(exc, "stderr", b"") or b""
         print(

@@ -72,6 +72,7 @@ class LiveCtx:
     lock: threading.Lock = field(default_factory=threading.Lock)
     pacer: Pacer | None = None  # set when every timer of the case is on the scenario clock
     _node: Node | None = None
+    _devroot_copy: str = ""
     _kubelet: FakeKubelet | None = None
     _launcher: Launcher | None = None
 
@@ -187,12 +188,18 @@ class LiveCtx:
 
     def _devroot(self) -> str:
         """The library's fake device and driver root: the nearest ``_devroot`` folder at or above the
-        scenario's, as an absolute path without ``..`` (plugins may clean paths they pass on)."""
+        scenario's, as an absolute path without ``..`` (plugins may clean paths they pass on), copied
+        for the case with character devices where the harness may make them (gpuworld.char_devroot)."""
+        if self._devroot_copy:
+            return self._devroot_copy
         folder = os.path.dirname(os.path.abspath(self.scenario.path)) if self.scenario.path else ""
         while folder and folder != os.path.dirname(folder):
             candidate = os.path.join(folder, "_devroot")
             if os.path.isdir(candidate):
-                return candidate
+                from harness.launchers.gpuworld import char_devroot
+
+                self._devroot_copy = char_devroot(candidate, os.path.join(self.paths.tmp, "devroot"))
+                return self._devroot_copy
             folder = os.path.dirname(folder)
         raise StepFailed("{devroot}: no _devroot folder at or above the scenario's folder")
 

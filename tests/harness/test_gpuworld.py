@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
+
+import pytest
 
 from fake_nvml import FakeNVML
 from harness.launchers import gpuworld
@@ -72,3 +75,19 @@ def test_the_driver_root_names_the_libraries_by_the_driver_version(tmp_path: Pat
     assert os.readlink(libs / "libnvidia-ml.so.580.159.04") == str(shim)
     assert (libs / "libcuda.so.580.159.04").read_bytes() == b""
     assert not (tmp_path / "driver" / "dev").exists()  # devices stay at /dev (NVIDIA's getDevRoot)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="device nodes need root")
+def test_the_devroot_copy_has_character_devices_and_the_same_files(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    (source / "dev" / "nvidia-caps").mkdir(parents=True)
+    (source / "dev" / "nvidia0").write_text("")
+    (source / "dev" / "nvidia-caps" / "nvidia-cap1").write_text("")
+    (source / "proc").mkdir()
+    (source / "proc" / "access").write_text("DeviceFileMinor: 1\n")
+    copy = Path(gpuworld.char_devroot(str(source), str(tmp_path / "copy")))
+    assert copy != source
+    assert stat.S_ISCHR((copy / "dev" / "nvidia0").stat().st_mode)  # NVIDIA's CDI lookup needs that
+    assert stat.S_ISCHR((copy / "dev" / "nvidia-caps" / "nvidia-cap1").stat().st_mode)
+    assert (copy / "proc" / "access").read_text() == "DeviceFileMinor: 1\n"
+    assert not (copy / "dev" / "nvidia1").exists()

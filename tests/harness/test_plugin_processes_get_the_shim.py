@@ -62,6 +62,8 @@ def test_in_a_namespace_the_device_nodes_driver_files_and_library_are_where_a_gp
         'test -e "$CONTAINER_DRIVER_ROOT/usr/lib/$(uname -m)-linux-gnu/libcuda.so.580.159.04"',
         'test -e "$CONTAINER_DRIVER_ROOT/usr/lib/$(uname -m)-linux-gnu/libnvidia-ml.so.580.159.04"',
         'test ! -e "$CONTAINER_DRIVER_ROOT/dev"',
+        # NVIDIA writes its CDI specs to /var/run/cdi: a folder of the case's, never the host's
+        'mountpoint -q "$(readlink -f /var/run/cdi)"',
         "test -c /dev/null -a -d /dev/pts",
         "echo world-ok",
         "sleep 30",
