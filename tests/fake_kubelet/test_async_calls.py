@@ -20,6 +20,7 @@ def test_a_hung_allocate_is_judged_when_the_clock_passes_its_deadline(registered
         "call_started", since=since, where=lambda e: e.data["method"] == "Allocate"
     )
     assert (started.data["pod"], started.data["container"]) == ("p", "app")
+    assert not pending.done(), "admit_async returned only after the call it started"
     clock.advance(kubelet.call_timeout)
     admission = pending.result(5)
     hang.set()

@@ -138,3 +138,30 @@ def test_a_device_list_that_changes_nothing_in_the_checkpoint_does_not_rewrite_i
     assert ckpt.read(kubelet.checkpoint_path).registered == {GPU: ["a"]}
     kubelet.admit(Pod("p", [Container("app", {GPU: 1})]))
     assert len(writes) == 2 and len(writes[-1].entries) == 1
+
+
+def test_a_pre_1_20_checkpoint_is_recovered_and_pods_are_rejected_until_the_plugin_registers(
+    sockdir, make_kubelet
+):
+    """device_manager_test.go: "should be able to recover V1 (aka pre-1.20) checkpoint data and
+    reject pods before device re-registration"."""
+    data = {
+        "PodDeviceEntries": [
+            {"PodUID": "u", "ContainerName": "c", "ResourceName": GPU, "DeviceIDs": ["a"], "AllocResp": ""}
+        ],
+        "RegisteredDevices": {GPU: ["a", "b"]},
+    }
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+    with open(f"{sockdir}/kubelet_internal_checkpoint", "w") as out:
+        json.dump({"Data": data, "Checksum": ckpt.checksum(canonical)}, out)
+    kubelet = make_kubelet()
+    (start,) = kubelet.log.events(kind="start")
+    assert start.data["checkpoint"]["error"] is None
+    assert kubelet.allocated_devices(GPU) == {"a"}
+    assert kubelet.on_node(GPU) and (kubelet.capacity(GPU), kubelet.allocatable(GPU)) == (0, 0)
+    admission = kubelet.admit(Pod("new", [Container("app", {GPU: 1})]))
+    assert (admission.reason, admission.message) == (
+        "UnexpectedAdmissionError",
+        f"Allocate failed due to no healthy devices present; cannot allocate unhealthy devices {GPU}, "
+        "which is unexpected",
+    )

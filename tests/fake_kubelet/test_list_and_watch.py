@@ -8,7 +8,8 @@ import time
 import pytest
 
 from deviceplugin.v1beta1 import api_pb2 as pb
-from fake_kubelet.endpoint import read_ahead
+from fake_kubelet import checkpoint as ckpt
+from fake_kubelet.endpoint import PluginClient, read_ahead
 from tests.fake_kubelet.stub_plugin import device
 
 GPU = "example.com/gpu"
@@ -145,3 +146,50 @@ def test_read_ahead_raises_the_streams_error_after_the_messages_before_it():
     assert message.devices[0].ID == "a" and more is False
     with pytest.raises(RuntimeError, match="stream broke"):
         next(ahead)
+
+
+def test_allocatable_follows_devices_turning_unhealthy_and_healthy_again(registered, kubelet):
+    """device_plugin_failures_test.go: allocatable drops by the unhealthy devices and comes back
+    as they recover; capacity stays."""
+    plugin = registered(devices=["0", "1", "2", "3"])
+    for unhealthy, allocatable in [({"3"}, 3), (set(), 4), ({"1", "3"}, 2), ({"1"}, 3), (set(), 4)]:
+        plugin.set_devices([device(i, "Unhealthy" if i in unhealthy else "Healthy") for i in "0123"])
+        kubelet.wait_for_allocatable(GPU, allocatable)
+        assert kubelet.capacity(GPU) == 4
+
+
+class _CancellableHeldStream(_HeldStream):
+    """As a gRPC stream: the kubelet cancels it when it disconnects."""
+
+    def cancel(self) -> None:
+        self.release.set()
+
+
+def test_a_burst_of_device_lists_is_applied_whole_and_written_to_the_checkpoint_once(
+    kubelet, make_plugin, monkeypatch
+):
+    """200 lists already waiting (one device flapping): each is applied, the file is written after
+    the last one, not 200 times (the kubelet writes on every update; see docs/fake-kubelet.md)."""
+    flaps = [
+        pb.ListAndWatchResponse(devices=[device("a"), device("b", "Healthy" if i % 2 == 0 else "Unhealthy")])
+        for i in range(200)
+    ]
+    stream = _CancellableHeldStream(flaps)
+    monkeypatch.setattr(PluginClient, "open_stream", lambda self: stream)
+    writes: list[ckpt.Checkpoint] = []
+    real_write = ckpt.write
+    monkeypatch.setattr(ckpt, "write", lambda path, data: (writes.append(data), real_write(path, data)))
+    since = kubelet.log.last_seq
+    try:
+        make_plugin().register(kubelet.socket_path)
+        kubelet.wait_until(
+            lambda: len(kubelet.log.events(kind="devices", since=since)) == len(flaps),
+            timeout=10,
+            what="every device list applied",
+        )
+        # The first list may come before the others are waiting; all but a few share one write.
+        assert 1 <= len(writes) < 10, f"{len(writes)} checkpoint writes for a burst of {len(flaps)}"
+        assert ckpt.read(kubelet.checkpoint_path).registered == {GPU: ["a"]}  # b ended Unhealthy
+        assert (kubelet.capacity(GPU), kubelet.allocatable(GPU)) == (2, 1)
+    finally:
+        stream.release.set()

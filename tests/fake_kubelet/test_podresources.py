@@ -129,3 +129,18 @@ def test_the_socket_goes_with_the_kubelet_and_comes_back_with_it(lister):
     kubelet.start()
     response = client.List(pr.ListPodResourcesRequest(), timeout=5, wait_for_ready=True)
     assert len(devices_of(response, "p", "app")) == 1  # restored from the checkpoint
+
+
+def test_allocatable_lists_the_healthy_devices_of_every_resource(lister, make_plugin):
+    """manager_test.go TestGetAllocatableDevicesMultipleResources: one answer covers every resource."""
+    kubelet, _, client = lister()
+    nic = make_plugin("nic.sock", "example.org/nic", [device("n1"), device("n2", health="Unhealthy")])
+    nic.register(kubelet.socket_path)
+    kubelet.wait_for_capacity("example.org/nic", 2)
+    response = client.GetAllocatableResources(pr.AllocatableResourcesRequest(), timeout=5)
+    assert sorted((d.resource_name, list(d.device_ids)) for d in response.devices) == [
+        (GPU, ["a"]),
+        (GPU, ["b"]),
+        (GPU, ["c"]),
+        ("example.org/nic", ["n1"]),
+    ]

@@ -137,3 +137,23 @@ def test_a_client_disconnected_before_it_connected_still_streams_once_attached(m
         assert [d.ID for d in next(iter(stream)).devices] == ["a"]
     finally:
         client.disconnect()
+
+
+def test_resource_socket_profile_accepts_the_same_socket_again_once_its_stream_ended(
+    socket_kubelet, make_plugin
+):
+    """manager_test.go TestSameSocketRace_DisconnectBeforeReconnectAttempt: refused while its
+    client is connected, accepted once that stream ended."""
+    kubelet = socket_kubelet
+    plugin = make_plugin("gpu.sock")
+    plugin.register(kubelet.socket_path)
+    kubelet.wait_for_allocatable(GPU, 2)
+    with pytest.raises(grpc.RpcError):
+        plugin.register(kubelet.socket_path)
+    since = kubelet.log.last_seq
+    plugin.end_streams()
+    kubelet.wait_for_event("stream_end", since=since)
+    kubelet.wait_for_allocatable(GPU, 0)
+    plugin.register(kubelet.socket_path)
+    kubelet.wait_for_allocatable(GPU, 2)
+    assert [e.endpoint for e in kubelet.resource(GPU).endpoints] == ["gpu.sock"]
