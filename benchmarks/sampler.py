@@ -33,6 +33,10 @@ _WAIT_FUNCS = {
     ("inotify_simple.py", "read"),
     ("socket.py", "accept"),
     ("subprocess.py", "wait"),
+    ("fake_nvml/codec.py", "_recv_exact"),
+    ("fake_nvml/server.py", "_accept_loop"),
+    ("plugin/watcher.py", "_run"),
+    ("fake_kubelet/endpoint.py", "read_ahead"),
     ("subprocess.py", "_wait"),
     ("subprocess.py", "_try_wait"),
 }
