@@ -226,14 +226,20 @@ def compare(
         for _ in range(restarts):
             for rig in rigs:
                 rig.reregister()
-        channels = [grpc.insecure_channel(unix_target(os.path.join(r.sockets, "nvidia-gpu.sock"))) for r in rigs]
+        channels = [
+            grpc.insecure_channel(unix_target(os.path.join(r.sockets, "nvidia-gpu.sock"))) for r in rigs
+        ]
         try:
             calls = []
             for rig, channel in zip(rigs, channels, strict=True):
                 stub = api_pb2_grpc.DevicePluginStub(channel)
                 ids = [g.uuid for g in rig.node.gpus[:2]]
-                request = pb.AllocateRequest(container_requests=[pb.ContainerAllocateRequest(devices_ids=ids)])
-                calls.append((rig.figures.trivial, lambda s=stub: s.GetDevicePluginOptions(pb.Empty(), timeout=5)))
+                request = pb.AllocateRequest(
+                    container_requests=[pb.ContainerAllocateRequest(devices_ids=ids)]
+                )
+                calls.append(
+                    (rig.figures.trivial, lambda s=stub: s.GetDevicePluginOptions(pb.Empty(), timeout=5))
+                )
                 calls.append((rig.figures.allocate, lambda s=stub, r=request: s.Allocate(r, timeout=5)))
             for _ in range(50):
                 for _, call in calls:

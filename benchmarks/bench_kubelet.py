@@ -46,8 +46,9 @@ def figures(name: str, samples_ms: list[float]) -> None:
     print(f"{name:<44} n={len(ordered):<4} p50={statistics.median(ordered):8.3f} ms  p95={p95:8.3f} ms")
 
 
-def checkpoint_figures(rounds: int) -> None:
-    """Write and read a checkpoint of 2,688 replicated MIG devices with 56 pods holding one each."""
+def checkpoint_samples(rounds: int) -> tuple[list[float], list[float], float]:
+    """Write and read a checkpoint of 2,688 replicated MIG devices with 56 pods holding one each:
+    (write ms, read + verify ms, size in KB)."""
     ids = [f"MIG-{uuid.UUID(int=g * 7 + m)}::{r}" for g in range(8) for m in range(7) for r in range(48)]
     entries = [
         PodDeviceEntry(
@@ -72,6 +73,11 @@ def checkpoint_figures(rounds: int) -> None:
             writes.append((t1 - t0) * 1000)
             reads.append((t2 - t1) * 1000)
         size_kb = Path(path).stat().st_size / 1024
+    return writes, reads, size_kb
+
+
+def checkpoint_figures(rounds: int) -> None:
+    writes, reads, size_kb = checkpoint_samples(rounds)
     figures(f"checkpoint write, 2,688 devices ({size_kb:.0f} KB)", writes)
     figures("checkpoint read + verify, 2,688 devices", reads)
 
@@ -79,8 +85,8 @@ def checkpoint_figures(rounds: int) -> None:
 BURST = "scenarios/kubelet/listandwatch-5000-updates.yaml"
 
 
-def burst_figures() -> None:
-    """The whole ``python -m harness run`` of 5,000 ListAndWatch updates, start to exit."""
+def burst_wall() -> float:
+    """The whole ``python -m harness run`` of 5,000 ListAndWatch updates, start to exit (s)."""
     root = Path(__file__).resolve().parents[1]
     t0 = time.perf_counter()
     done = subprocess.run(
@@ -93,6 +99,11 @@ def burst_figures() -> None:
     wall = time.perf_counter() - t0
     if done.returncode != 0:
         raise SystemExit(f"{BURST} failed:\n{done.stdout}{done.stderr}")
+    return wall
+
+
+def burst_figures() -> None:
+    wall = burst_wall()
     print(f"{'harness run, 5,000 ListAndWatch updates':<44} {wall * 1000:8.0f} ms (target < 3,000)")
 
 
@@ -143,6 +154,31 @@ def stream_race_figures(rounds: int) -> None:
                 channel.close()
         print(f"{'ListAndWatch vs server stop, ' + name:<60} {hung} of {rounds} never ended")
     clock.close()
+
+
+def close_stall_samples(rounds: int) -> list[float]:
+    """ms of ``FakeKubelet.restart()`` right after a registration, its plugin still serving: closing
+    a freshly dialled channel must not wait for grpcio's connectivity watch (issue 20: 200 ms)."""
+    clock = Clock()
+    kubelet = FakeKubelet(log=ObservationLog(clock))
+    kubelet.start()
+    plugin = StubPlugin(kubelet.socket_dir, devices=DEVICES).start()
+    stops = []
+    try:
+        for _ in range(rounds):
+            since = kubelet.log.last_seq
+            plugin.register(kubelet.socket_path)
+            kubelet.wait_for_event("devices", since=since, timeout=5)
+            t0 = time.perf_counter()
+            kubelet.restart()
+            stops.append((time.perf_counter() - t0) * 1000)
+            plugin.stop()
+            plugin = StubPlugin(kubelet.socket_dir, devices=DEVICES).start()
+    finally:
+        plugin.stop()
+        kubelet.close()
+        clock.close()
+    return stops
 
 
 def main() -> None:

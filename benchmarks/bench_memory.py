@@ -1,4 +1,4 @@
-"""Does RSS stay flat? Over a 10,000-event soak, and over 200 scenario cases in one process (issue 20, item 5).
+"""Does RSS stay flat over a 10,000-event soak, and over 200 scenario cases in one process? (issue 20, 5)
 
 - ``soak``: a fake kubelet and the tests' stub plugin with 8 devices share one observation log, as
   a scenario's do; the plugin changes one device's health 10,000 times and each change is waited
@@ -8,7 +8,8 @@
   have run, after one warm-up round; RSS after the warm-up and after the last case.
 
 Each mode prints one JSON line. Run each in a fresh process (``run_all.py`` does):
-``python benchmarks/bench_memory.py soak [--events N]`` / ``python benchmarks/bench_memory.py cases [--cases N]``.
+``python benchmarks/bench_memory.py soak [--events N]``, ``... cases [--cases N]``; ``--trace`` adds
+the lines whose allocations grew most (tracemalloc).
 """
 
 from __future__ import annotations
@@ -44,7 +45,32 @@ def rss_mib() -> float:
     return 0.0
 
 
-def soak(events: int) -> dict[str, Any]:
+def _growth(before: Any, n: int = 6) -> list[str]:
+    """The lines that allocated the most since ``before`` (a tracemalloc snapshot)."""
+    import tracemalloc
+
+    after = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+    lines = []
+    for stat in after.compare_to(before, "lineno")[:n]:
+        frame = stat.traceback[0]
+        where = "/".join(Path(frame.filename).parts[-2:])
+        lines.append(
+            f"{stat.size_diff / 1024:+9.0f} KiB {stat.count_diff:+7d} blocks  {where}:{frame.lineno}"
+        )
+    return lines
+
+
+def _snapshot(trace: bool) -> Any:
+    if not trace:
+        return None
+    import tracemalloc
+
+    if not tracemalloc.is_tracing():
+        tracemalloc.start()
+    return tracemalloc.take_snapshot()
+
+
+def soak(events: int, trace: bool = False) -> dict[str, Any]:
     from fake_kubelet import FakeKubelet
     from simkit import Clock, ObservationLog
     from tests.fake_kubelet.stub_plugin import StubPlugin, device
@@ -64,6 +90,7 @@ def soak(events: int) -> dict[str, Any]:
         for k in range(events):
             if k == warm:
                 out["rss_warm_mib"] = rss_mib()
+                before = _snapshot(trace)
                 out["log_events_warm"] = len(log.events())
             since = log.last_seq
             sick = names[k % len(names)] if k % 2 == 0 else None
@@ -71,6 +98,8 @@ def soak(events: int) -> dict[str, Any]:
             kubelet.wait_for_event("devices", since=since, timeout=10)
         out["rss_end_mib"] = rss_mib()
         out["log_events_end"] = len(log.events())
+        if trace:
+            out["growth"] = _growth(before)
     finally:
         plugin.stop()
         kubelet.close()
@@ -79,7 +108,7 @@ def soak(events: int) -> dict[str, Any]:
     return out
 
 
-def cases(count: int) -> dict[str, Any]:
+def cases(count: int, trace: bool = False) -> dict[str, Any]:
     from harness.model.scenario import load
     from harness.runner import RunOptions, run_scenario
 
@@ -88,6 +117,7 @@ def cases(count: int) -> dict[str, Any]:
     for case in mix:  # warm-up: imports, gRPC, the allocator
         run_scenario(case, options)
     out: dict[str, Any] = {"cases": count, "rss_warm_mib": rss_mib()}
+    before = _snapshot(trace)
     failed = 0
     t0 = time.perf_counter()
     for k in range(count):
@@ -96,6 +126,8 @@ def cases(count: int) -> dict[str, Any]:
         del result
     out["rss_end_mib"] = rss_mib()
     out["failed"] = failed
+    if trace:
+        out["growth"] = _growth(before)
     out["wall_s"] = time.perf_counter() - t0
     return out
 
@@ -105,8 +137,10 @@ def main() -> int:
     parser.add_argument("mode", choices=["soak", "cases"])
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--trace", action="store_true", help="also the lines that grew most (tracemalloc)")
     args = parser.parse_args()
-    print(json.dumps(soak(args.events) if args.mode == "soak" else cases(args.cases)))
+    out = soak(args.events, args.trace) if args.mode == "soak" else cases(args.cases, args.trace)
+    print(json.dumps(out))
     return 0
 
 
