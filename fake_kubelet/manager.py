@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from deviceplugin.v1beta1 import CHECKPOINT_FILE_NAME, HEALTHY, PRE_START_CONTAINER_TIMEOUT_S
+from deviceplugin.v1beta1 import CHECKPOINT_FILE_NAME, PRE_START_CONTAINER_TIMEOUT_S
 from deviceplugin.v1beta1 import api_pb2 as pb
 from fake_kubelet import checkpoint as ckpt
 from fake_kubelet import contract
@@ -24,7 +24,7 @@ from fake_kubelet.errors import PluginCallError
 from fake_kubelet.events import SOURCE, EventBatch
 from fake_kubelet.pod_devices import PodDevices
 from fake_kubelet.resources import ResourceEntry, ResourceTable
-from fake_kubelet.responses import device_to_dict
+from fake_kubelet.responses import device_dicts
 from fake_kubelet.rpc import call_unary
 from simkit import Clock, ObservationLog
 
@@ -205,16 +205,21 @@ class DeviceManager:
                 return
             resource = client.resource
             entry = self.table.entries.get(resource) or self.table.add(resource)
-            for rule, detail in contract.check_device_list(list(response.devices)):
+            listed = list(response.devices)
+            for rule, detail in contract.check_device_list(listed):
                 self.violation(events, rule, resource, detail)
-            devices = {d.ID: device_to_dict(d) for d in response.devices}
             old = entry.devices
+            devices, healthy, unhealthy = device_dicts(listed, old)
             if self.on_health_change is not None:
-                moved = [i for i, d in devices.items() if i not in old or old[i]["health"] != d["health"]]
+                moved = [
+                    i
+                    for i, d in devices.items()
+                    if d is not old.get(i) and (i not in old or old[i]["health"] != d["health"])
+                ]
                 touched = self.pod_devices.owners(resource, moved) if moved else set()
             entry.devices = devices
-            entry.healthy = {d.ID for d in response.devices if d.health == HEALTHY}
-            entry.unhealthy = {d.ID for d in response.devices if d.health != HEALTHY}
+            entry.healthy = healthy
+            entry.unhealthy = unhealthy
             entry.reported = True
             self.table.removed.discard(resource)
             events.add(
@@ -225,7 +230,9 @@ class DeviceManager:
                     "devices": list(devices.values()),
                     "added": sorted(set(devices) - set(old)),
                     "removed": sorted(set(old) - set(devices)),
-                    "changed": sorted(i for i in set(devices) & set(old) if devices[i] != old[i]),
+                    "changed": sorted(
+                        i for i, d in devices.items() if i in old and d is not old[i] and d != old[i]
+                    ),
                 },
             )
             self.table.capacity_events(events)

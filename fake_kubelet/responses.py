@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from deviceplugin.v1beta1 import HEALTHY
 from deviceplugin.v1beta1 import api_pb2 as pb
 
 
@@ -31,8 +32,29 @@ def response_to_dict(response: pb.ContainerAllocateResponse) -> dict[str, Any]:
     }
 
 
-def device_to_dict(device: pb.Device) -> dict[str, Any]:
-    return {"id": device.ID, "health": device.health, "numa": [n.ID for n in device.topology.nodes]}
+def device_dicts(
+    listed: list[pb.Device], old: dict[str, dict[str, Any]]
+) -> tuple[dict[str, dict[str, Any]], set[str], set[str]]:
+    """One ListAndWatch message as {id: device dict}, its healthy IDs and its unhealthy IDs.
+
+    A device as it was in ``old`` keeps the same dict object: every ``devices`` event lists the
+    whole set, and 10,000 updates of a 2,688-device node must not each hold 2,688 new dicts
+    (issue 20: the log was all of a soak's 21.7 MiB growth). Nothing mutates these dicts. Each
+    message field is read once (a protobuf attribute costs more than a dict lookup).
+    """
+    devices: dict[str, dict[str, Any]] = {}
+    healthy: set[str] = set()
+    unhealthy: set[str] = set()
+    for device in listed:
+        key, health = device.ID, device.health
+        numa = [n.ID for n in device.topology.nodes]
+        before = old.get(key)
+        if before is not None and before["health"] == health and before["numa"] == numa:
+            devices[key] = before
+        else:
+            devices[key] = {"id": key, "health": health, "numa": numa}
+        (healthy if health == HEALTHY else unhealthy).add(key)
+    return devices, healthy, unhealthy
 
 
 def merge_run_options(responses: list[dict[str, Any]]) -> dict[str, Any]:
