@@ -70,7 +70,7 @@ class Explorer(Protocol):
     def plugin_actions(self) -> tuple[str, ...]: ...
     def run_started(self, run: LiveRun) -> None: ...
     def run_finished(self, run: LiveRun) -> None: ...
-    def violation_seen(self) -> None: ...
+    def violation_seen(self, actions: int) -> None: ...
 
 
 def world_for(header: dict[str, Any], variant: Variant, health_bound: float, resource: str) -> World:
@@ -130,7 +130,8 @@ def machine_for(session: Explorer) -> type[RuleBasedStateMachine]:
                 session.tally.violations[str(known).split(":")[0]] += 1
                 self.stopped = True  # a bug found before: the rest of this run only draws
             except Violation:
-                session.violation_seen()  # from now on this batch shrinks, within its own budget
+                # from now on this batch shrinks, within its own budget
+                session.violation_seen(self.run.record.actions)
                 raise
 
         def teardown(self) -> None:

@@ -47,6 +47,14 @@ def summary(session: Session) -> str:
     return "\n".join(lines)
 
 
+def found(finding: Finding) -> str:
+    """When a finding was first seen, before shrinking (time to find, and what shrinking began from)."""
+    return (
+        f"first seen after {finding.found_after:.1f}s in run {finding.found_runs} "
+        f"({finding.found_actions} actions)"
+    )
+
+
 def finding_text(finding: Finding, replay_command: str) -> str:
     if finding.error:
         return f"ERROR (the harness or a component broke, not an invariant):\n{finding.error}"
@@ -59,7 +67,7 @@ def finding_text(finding: Finding, replay_command: str) -> str:
         f"VIOLATION {finding.signature}",
         f"  {finding.message}",
         f"  observed: {finding.observed[:400]}",
-        f"  shrunk to {finding.actions} actions"
+        f"  {found(finding)}, shrunk to {finding.actions} actions"
         + (" (flaky: it passed once on replay)" if finding.flaky else ""),
     ]
     if finding.path is not None:
@@ -99,7 +107,8 @@ def write_html(session: Session, out: Path, replay_commands: dict[int, str]) -> 
             timeline = f'<br><a href="{rel}/timeline.svg"><img src="{rel}/timeline.svg" width="480"></a>'
         items.append(
             f"<li><b class='bad'>{escape(f.invariant)}</b>: {escape(f.message)}<br>observed: "
-            f"{escape(f.observed[:400])}<br>{f.actions} actions; reproducer <a href='{link}'>{link}</a> "
+            f"{escape(f.observed[:400])}<br>{escape(found(f))}; shrunk to {f.actions} actions; "
+            f"reproducer <a href='{link}'>{link}</a> "
             f"<span class='{verdict}'>(replay: {escape(f.replay_status or 'not run')}, same reason: "
             f"{f.confirmed})</span><br><code>{escape(replay_commands.get(n, ''))}</code>{timeline}</li>"
         )

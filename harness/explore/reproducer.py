@@ -56,7 +56,10 @@ def document(finding: Finding, invariants: tuple[Invariant, ...], seed: int, rep
     header = dict(finding.header)
     where = str(header.get("description", "")).removeprefix("explore: ")
     header["description"] = f"explore found: {finding.signature} ({where})"
-    header["source"] = f"harness explore --seed {seed} (shrunk by Hypothesis to {finding.actions} actions)"
+    header["source"] = (
+        f"harness explore --seed {seed} (first seen after {finding.found_after:.0f}s with "
+        f"{finding.found_actions} actions, shrunk by Hypothesis to {finding.actions})"
+    )
     header["tags"] = ["explore", finding.invariant]
     observed = re.sub(r"\s+", " ", finding.observed)[:300]
     lines = [

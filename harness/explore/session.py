@@ -53,6 +53,11 @@ class Finding:
     replay_dir: Path | None = None  # the replay's case report (events, timeline)
     confirmed: bool | None = None  # did the reproducer fail in `harness run` for the same reason?
     replay_status: str = ""
+    # when it was first seen, before shrinking: seconds into the session, runs so far, and the
+    # actions of that first failing run (what shrinking started from)
+    found_after: float = 0.0
+    found_runs: int = 0
+    found_actions: int = 0
 
 
 class Session:
@@ -78,6 +83,7 @@ class Session:
         self.started = 0.0
         self.wall = 0.0
         self._shrink_started: float | None = None
+        self._first_seen: tuple[float, int, int] | None = None  # this batch's: see Finding.found_after
 
     # -- what the machine asks ---------------------------------------------------------------
     @property
@@ -131,9 +137,11 @@ class Session:
         if self.progress is not None:
             self.progress(self)
 
-    def violation_seen(self) -> None:
+    def violation_seen(self, actions: int) -> None:
+        """A run broke an invariant; the first time in a batch, its shrinking begins."""
         if self._shrink_started is None:
             self._shrink_started = time.monotonic()
+            self._first_seen = (self.elapsed(), self.tally.runs, actions)
 
     # -- the session -------------------------------------------------------------------------
     def settings(self) -> settings:
@@ -157,6 +165,7 @@ class Session:
             batch_seed = seeds.getrandbits(32)
             machine = seed(batch_seed)(machine_for(self))
             self._shrink_started = None
+            self._first_seen = None
             try:
                 run_state_machine_as_test(machine, settings=self.settings())
             except BaseException as exc:  # what Hypothesis raised after shrinking
@@ -193,6 +202,8 @@ class Session:
                 batch_seed,
                 flaky=flaky,
             )
+            if self._first_seen is not None:
+                finding.found_after, finding.found_runs, finding.found_actions = self._first_seen
             self.tally.violations[exc.invariant] += 1
             self.known.add(exc.signature)
         else:
