@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.explore.plugins import Claims
-from harness.explore.world import GPU_RESOURCE, World
+from harness.explore.world import GPU_RESOURCE, HEALTHY, World
 
 
 class Probe(Protocol):
@@ -145,6 +145,37 @@ def health(s: Situation) -> list[Obligation]:
     return out
 
 
+def watched(s: Situation) -> list[Obligation]:
+    """After a rebuild, each GPU the model expects Healthy has its NVML events registered since the
+    rebuild began: a Healthy GPU nobody watches would hide its next XID (the node logs each
+    registration as node/events_registered)."""
+    world = s.world
+    if s.action not in REBUILDS or not world.serving() or world.rules.checks_off:
+        return []
+    fired = s.probe.fired()
+    out = []
+    for g in world.gpus:
+        if not g.watched or not g.resources:
+            continue
+        resource = sorted(g.resources)[0]
+        if not world.gen.clean and not s.probe.registered_since_generation(resource):
+            continue  # this build may not have registered at all (see health)
+        expectation = world.expect(g, fired)
+        if expectation.health != HEALTHY:
+            continue
+        conditions = {
+            "health": {**_resource_key(resource), g.alias: HEALTHY},
+            "event": {
+                "source": "node",
+                "kind": "events_registered",
+                "since": "step",
+                "data": {"gpu": g.index},
+            },
+        }
+        out.append(Obligation(conditions, expectation.bound, what="a Healthy GPU has no events registered"))
+    return out
+
+
 def restart_reuses(s: Situation) -> list[Obligation]:
     if s.action != "restart_container" or not s.world.kubelet_up:
         return []
@@ -222,6 +253,12 @@ INVARIANTS: tuple[Invariant, ...] = (
         "health-matches-nvml",
         "after settling, the kubelet's health view matches NVML's truth under the profile's health rules",
         health,
+    ),
+    Invariant(
+        "healthy-is-watched",
+        "after a rebuild, every GPU the kubelet is to see Healthy has its NVML events registered again",
+        watched,
+        needs=("health-xid",),
     ),
     Invariant(
         "restart-reuses-allocation",

@@ -43,6 +43,10 @@ from harness.options import RunOptions
 
 MAX_PODS = 4
 MAX_FAULT_CALLS = 3  # injected call failures and latencies per run: enough to combine, not to drown
+# The actions that rebuild the plugin (its start, a SIGHUP, kubelet.sock created anew).
+REBUILDS = ("plugin_start", "plugin_restart", "plugin_sighup", "kubelet_restart", "kubelet_start")
+# What a rebuild may meet: nothing (where shrinking goes), or the next 1-2 calls of a function failing.
+REBUILD_FAILURES = st.none() | st.tuples(st.sampled_from(FAILING_CALLS), st.integers(1, 2))
 
 
 class Explorer(Protocol):
@@ -225,27 +229,37 @@ def machine_for(session: Explorer) -> type[RuleBasedStateMachine]:
             gpu = self._pick([g for g in self.world.gpus if g.hidden], i)
             self._do("unhide", {"gpu": gpu}, gpu=gpu)
 
-        # -- the kubelet -------------------------------------------------------------------
-        @precondition(lambda self: self.live() and self.world.kubelet_up)
-        @rule(how=st.sampled_from(("kubelet_restart", "kubelet_crash")))
-        def kubelet_down(self, how: str) -> None:
+        def _rebuild(self, how: str, failing: tuple[str, int] | None) -> None:
+            """An action that may rebuild the plugin, after an NVML failure drawn with it, if any.
+
+            A rebuild is where the plugin calls NVML most (enumeration, event registration), so a
+            failure injected just before it lands there; drawn as separate actions the two rarely
+            meet in a short run. The failure is an ordinary ``nvml_error`` action of its own."""
+            if failing is not None and how in REBUILDS and self.faults < MAX_FAULT_CALLS:
+                self.nvml_error(*failing)
             self._do(how, {})
 
+        # -- the kubelet -------------------------------------------------------------------
+        @precondition(lambda self: self.live() and self.world.kubelet_up)
+        @rule(how=st.sampled_from(("kubelet_restart", "kubelet_crash")), failing=REBUILD_FAILURES)
+        def kubelet_down(self, how: str, failing: tuple[str, int] | None) -> None:
+            self._rebuild(how, failing)
+
         @precondition(lambda self: self.live() and not self.world.kubelet_up)
-        @rule()
-        def kubelet_start(self) -> None:
-            self._do("kubelet_start", {})
+        @rule(failing=REBUILD_FAILURES)
+        def kubelet_start(self, failing: tuple[str, int] | None) -> None:
+            self._rebuild("kubelet_start", failing)
 
         # -- the plugin --------------------------------------------------------------------
         @precondition(lambda self: self.live() and self.world.plugin_running)
-        @rule(how=st.sampled_from(session.plugin_actions()))
-        def plugin_act(self, how: str) -> None:
-            self._do(how, {})
+        @rule(how=st.sampled_from(session.plugin_actions()), failing=REBUILD_FAILURES)
+        def plugin_act(self, how: str, failing: tuple[str, int] | None) -> None:
+            self._rebuild(how, failing)
 
         @precondition(lambda self: self.live() and not self.world.plugin_running)
-        @rule()
-        def plugin_start(self) -> None:
-            self._do("plugin_start", {})
+        @rule(failing=REBUILD_FAILURES)
+        def plugin_start(self, failing: tuple[str, int] | None) -> None:
+            self._rebuild("plugin_start", failing)
 
         # -- pods ----------------------------------------------------------------------------
         @precondition(lambda self: self.live() and self.world.kubelet_up and self.pod_count < MAX_PODS)
