@@ -49,9 +49,11 @@ def summary(session: Session) -> str:
 
 def found(finding: Finding) -> str:
     """When a finding was first seen, before shrinking (time to find, and what shrinking began from)."""
+    steps = "".join(f", {n} after {t:.0f}s" for t, n in finding.shrink_steps)
     return (
         f"first seen after {finding.found_after:.1f}s in run {finding.found_runs} "
-        f"({finding.found_actions} actions)"
+        f"({finding.found_actions} actions{steps}; shrinking took {finding.shrink_seconds:.0f}s, "
+        f"{finding.shrink_runs} runs)"
     )
 
 

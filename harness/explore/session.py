@@ -13,7 +13,7 @@ import random
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +58,10 @@ class Finding:
     found_after: float = 0.0
     found_runs: int = 0
     found_actions: int = 0
+    shrink_seconds: float = 0.0  # how long shrinking took, and the runs it tried
+    shrink_runs: int = 0
+    # each shorter failing run shrinking met: (seconds after it was first seen, actions)
+    shrink_steps: list[tuple[float, int]] = field(default_factory=list)
 
 
 class Session:
@@ -84,6 +88,7 @@ class Session:
         self.wall = 0.0
         self._shrink_started: float | None = None
         self._first_seen: tuple[float, int, int] | None = None  # this batch's: see Finding.found_after
+        self._shrink_steps: list[tuple[float, int]] = []
 
     # -- what the machine asks ---------------------------------------------------------------
     @property
@@ -138,10 +143,16 @@ class Session:
             self.progress(self)
 
     def violation_seen(self, actions: int) -> None:
-        """A run broke an invariant; the first time in a batch, its shrinking begins."""
+        """A run broke an invariant; the first time in a batch, its shrinking begins. Each
+        shorter failing run after it is a step of the shrink (``Finding.shrink_steps``)."""
         if self._shrink_started is None:
             self._shrink_started = time.monotonic()
             self._first_seen = (self.elapsed(), self.tally.runs, actions)
+            self._shrink_steps = []
+        elif self._first_seen is not None:
+            shortest = min([self._first_seen[2], *(n for _, n in self._shrink_steps)])
+            if actions < shortest:
+                self._shrink_steps.append((self.elapsed() - self._first_seen[0], actions))
 
     # -- the session -------------------------------------------------------------------------
     def settings(self) -> settings:
@@ -204,6 +215,9 @@ class Session:
             )
             if self._first_seen is not None:
                 finding.found_after, finding.found_runs, finding.found_actions = self._first_seen
+                finding.shrink_seconds = self.elapsed() - finding.found_after
+                finding.shrink_runs = self.tally.runs - finding.found_runs
+                finding.shrink_steps = list(self._shrink_steps)
             self.tally.violations[exc.invariant] += 1
             self.known.add(exc.signature)
         else:
