@@ -54,6 +54,7 @@ class Obligation:
     soft: bool = False  # a settling wait only
     what: str = ""  # which rule of its invariant it checks (tells one bug from another)
     why: dict[str, str] = field(default_factory=dict)  # health: GPU alias → the model's reason
+    hold: float = 0.0  # once true, it must stay true this long (``for:``), e.g. after an XID
 
 
 Obligations = Callable[[Situation], list[Obligation]]
@@ -72,6 +73,11 @@ class Invariant:
         return claims is None or all(claims.claims(n) for n in self.needs)
 
 
+# Actions that hand the plugin an event: a health view right after one may not show the plugin's
+# reaction yet (a Healthy GPU the plugin is about to mark for an ignored XID), so it must hold a
+# while. Our plugin and NVIDIA's react within milliseconds of the event wait returning.
+EVENTS = ("xid", "ecc")
+EVENT_HOLD = 0.5
 REBUILDS = ("start", "plugin_start", "plugin_restart", "plugin_sighup", "kubelet_restart", "kubelet_start")
 KUBELET_STARTS = ("kubelet_restart", "kubelet_start")
 
@@ -141,7 +147,8 @@ def health(s: Situation) -> list[Obligation]:
                 bound = max(bound, expectation.bound)
         if wanted:
             conditions = {"health": {**_resource_key(resource), **wanted}}
-            out.append(Obligation(conditions, bound, settles=True, what="health", why=why))
+            hold = EVENT_HOLD if s.action in EVENTS else 0.0
+            out.append(Obligation(conditions, bound, settles=True, what="health", why=why, hold=hold))
     return out
 
 

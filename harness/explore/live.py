@@ -108,6 +108,8 @@ class LiveRun:
     def oblige(self, invariant: Invariant, obligation: Obligation) -> StepFailed | None:
         """Run one obligation as an expect step; the failure, or None. Recorded when it sets the pace."""
         body = {**obligation.conditions, "within": f"{max(obligation.within, 0.001):.3f}s"}
+        if obligation.hold:
+            body["for"] = f"{obligation.hold:.3f}s"
         step = {"name": invariant.name, "expect": body}
         call = self._call(step)
         self.ctx.step = call

@@ -41,13 +41,16 @@ def _item(mapping: dict[str, Any]) -> str:
 
 
 def _within(step: dict[str, Any]) -> dict[str, Any]:
-    """``within: 2.030s`` → ``within: 2.03s`` (the duration as an author writes it)."""
+    """``within: 2.030s`` → ``within: 2.03s`` (durations as an author writes them; ``for:`` too)."""
     body = step.get("expect")
-    if isinstance(body, dict) and "within" in body:
-        seconds = Duration.parse_text(body["within"])
+    if not isinstance(body, dict):
+        return step
+    body = dict(body)
+    for key in ("within", "for"):
+        seconds = Duration.parse_text(body[key]) if key in body else None
         if seconds is not None:
-            return {**step, "expect": {**body, "within": str(Duration(round(float(seconds), 3)))}}
-    return step
+            body[key] = str(Duration(round(float(seconds), 3)))
+    return {**step, "expect": body}
 
 
 def document(finding: Finding, invariants: tuple[Invariant, ...], seed: int, replay: str) -> str:
