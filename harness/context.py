@@ -37,11 +37,19 @@ BLOCKING_HORIZON_S = 60.0
 class StepFailed(AssertionError):
     """A step did not do what the scenario said; ``observed`` is what was seen instead."""
 
-    def __init__(self, message: str, *, expectation: str = "", observed: str = "") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        expectation: str = "",
+        observed: str = "",
+        health: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.expectation = expectation
         self.observed = observed
+        self.health = health or {}  # device ID → the health the failed expectation wanted
 
 
 class StepError(Exception):

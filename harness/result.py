@@ -50,6 +50,7 @@ class Failure:
     observed: str = ""
     traceback: str = ""
     hint: str = ""  # what to change (an error of the scenario), or where to look (a bug)
+    health: dict[str, str] = field(default_factory=dict)  # device ID → health the expectation wanted
 
 
 @dataclass

@@ -184,6 +184,22 @@ class Health(Condition):
     def describe(self) -> str:
         return ", ".join(f"{k} {v}" for k, v in self.expected.items())
 
+    def wanted_health(self, ctx: Ctx) -> dict[str, str]:
+        """The devices named, as listed now, with the health wanted of each."""
+        state = ctx.resource_state(self.resource or ctx.scenario.resource)
+        if state is None:
+            return {}
+        wanted: dict[str, str] = {}
+        for key, want in self.expected.items():
+            if key not in ("others", "all"):
+                wanted.update((d.id, want) for d in _device_set(ctx, state, key))
+        for key in ("others", "all"):
+            if key in self.expected:
+                for device in state.devices:
+                    if key == "all" or device.id not in wanted:
+                        wanted[device.id] = self.expected[key]
+        return wanted
+
     def evaluate(self, ctx: Ctx) -> Verdict:
         name = self.resource or ctx.scenario.resource
         state = ctx.resource_state(name)

@@ -63,6 +63,11 @@ class Condition:
     def describe(self) -> str:
         return self.key
 
+    def wanted_health(self, ctx: Ctx) -> dict[str, str]:
+        """Device ID → the health this condition wants of it (a failed case's timeline draws it
+        over the devices); none for conditions about other things."""
+        return {}
+
     @classmethod
     def from_yaml(cls, node: YNode, ctx: ParseCtx) -> Condition:
         cond: Condition = parse_dataclass(cls, node, ctx, f"'{cls.key}'")

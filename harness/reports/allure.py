@@ -28,7 +28,7 @@ from typing import Any
 
 from harness.listeners import Listener, StepStart
 from harness.reports.svg import render_svg
-from harness.reports.timeline import build_timeline
+from harness.reports.timeline import timeline_of
 from harness.result import Result, Status, StepResult
 
 STATUS = {Status.PASSED: "passed", Status.FAILED: "failed", Status.ERROR: "broken", Status.SKIPPED: "skipped"}
@@ -126,7 +126,7 @@ def simulated_faults(result: Result) -> list[str]:
 
 def details(result: Result) -> Details:
     """What a case shows in allure besides its status and steps."""
-    timeline = render_svg(build_timeline(result.events, result.gpus, result.steps), result.id)
+    timeline = render_svg(timeline_of(result), result.id)
     plugin_log = "\n".join(
         str(e["data"].get("line", ""))
         for e in result.events

@@ -16,7 +16,7 @@ from typing import Any
 from harness.listeners import Listener, Outcome
 from harness.reports.svg import render_svg
 from harness.reports.templates import ASSETS, asset, render
-from harness.reports.timeline import HEALTHY, Timeline, build_timeline
+from harness.reports.timeline import HEALTHY, Timeline, timeline_of
 from harness.reports.timemap import fmt_time
 from harness.reports.write import case_dir, write_case
 from harness.result import Result, Status
@@ -110,7 +110,7 @@ def _health(timeline: Timeline) -> list[dict[str, str]]:
 
 
 def case_page(result: Result, folder_name: str) -> str:
-    timeline = build_timeline(result.events, result.gpus, result.steps)
+    timeline = timeline_of(result)
     full = render_svg(timeline, f"{result.id}: {result.status}", prefix="full")
     zoomed = (
         render_svg(timeline, f"{result.id}: around the failure", timeline.focus, "zoom")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from harness.reports.templates import render
-from harness.reports.timeline import GONE, HEALTHY, LANES, NO_PLUGIN, UNHEALTHY, Timeline
+from harness.reports.timeline import GONE, HEALTHY, LANES, NO_PLUGIN, UNHEALTHY, Row, Timeline, Wanted
 from harness.reports.timemap import fmt_length, fmt_time
 
 WIDTH, LABEL_X, X0, RIGHT = 1100, 8, 170, 16
@@ -143,8 +143,12 @@ class _Drawing:
                 self.add(Item("window", x, y + 4, max(self.x(win.end) - x, 3), 9, tip=tip, fill=fill))
             else:
                 self.add(Item("tick", x, y + 2, 0, 12, tip=tip, fill=fill))
-            label = f"{win.index} {win.key}"
-            if self.labels.place("steps", x, label, self.x1, lines=1) is not None:
+            failed = win.status in ("failed", "error")
+            label = f"{win.index} {win.key}" + (f" {win.status}" if failed else "")
+            if failed:  # always labelled, in the failure's colour: the step the reader looks for
+                self.labels.free[("steps", 0)] = x + len(label) * CHAR_W + 6
+                self.add(Item("label", x + 1, y + 24, text=label, fill=fill, tip=tip, css="failed"))
+            elif self.labels.place("steps", x, label, self.x1, lines=1) is not None:
                 self.add(Item("label", x + 1, y + 24, text=label, fill="#333", tip=tip))
 
     def marks(self, lane: str, y: float) -> None:
@@ -167,9 +171,16 @@ class _Drawing:
 
     def rows(self) -> None:
         """One lane per device: its health as spans; the reason on hover and, where wide enough, inside."""
+        wanted = {w.device: w for w in self.timeline.wanted}
         for i, row in enumerate(self.timeline.rows):
             y = self.rows_top + i * ROW_H
-            self.add(Item("rowname", LABEL_X, y + 14, text=row.label, tip=row.device))
+            want = wanted.get(row.device)
+            seen = _state_at(row, want.end) if want is not None else None
+            missed = want is not None and seen != want.state
+            name = f"{row.label} ✗" if missed else row.label
+            self.add(
+                Item("rowname", LABEL_X, y + 14, text=name, tip=row.device, css="missed" if missed else "")
+            )
             for span in row.spans:
                 if not self.inside(span.start, span.end):
                     continue
@@ -183,6 +194,24 @@ class _Drawing:
                 if words and len(words) * CHAR_W + 8 < w:
                     dark = "dark" if span.state in (NO_PLUGIN, GONE) else ""
                     self.add(Item("spantext", x + 4, y + 14, text=words, css=dark))
+            if want is not None and self.inside(want.start, want.end):
+                self.wanted(want, seen or "not listed", y)
+
+    def wanted(self, want: Wanted, seen: str, y: float) -> None:
+        """The failed expectation over its window: what it wanted of this device, and what was seen."""
+        x, w = self.x(want.start), max(self.x(want.end) - self.x(want.start), 3)
+        verdict = "held" if seen == want.state else f"the kubelet saw {seen}"
+        tip = f"step {want.step} expected {want.label} {want.state}; {verdict}"
+        self.add(Item("wanted", x, y + 1, w, ROW_H - 2, tip=tip, css="held" if seen == want.state else ""))
+        words = f"expected {want.state}, saw {seen}" if seen != want.state else f"expected {want.state}"
+        width = len(words) * CHAR_W + 8
+        if width < w:  # inside the window, else beside it where there is room (a halo keeps it legible)
+            tx = x + 4
+        elif x + w + width < self.x1:
+            tx = x + w + 4
+        else:
+            tx = max(X0, x - width)
+        self.add(Item("wantedtext", tx, y + 14, text=words, tip=tip))
 
     def axis(self, zoomed: bool) -> None:
         """Ticks in scenario time, and the cuts (virtual-time jumps, quiet stretches)."""
@@ -211,7 +240,7 @@ def render_svg(
 ) -> str:
     """The picture (``window``: only that display window, e.g. the failure's focus)."""
     drawing = _Drawing(timeline, window, prefix, title)
-    _legend(drawing.pic, drawing.lanes)
+    _legend(drawing.pic, drawing.lanes, bool(timeline.wanted))
     drawing.bands()
     for j, lane in enumerate(drawing.lanes):
         y = drawing.top + j * MARK_LANE_H
@@ -224,6 +253,15 @@ def render_svg(
     drawing.rows()
     drawing.axis(window is not None)
     return render("timeline.svg.j2", pic=drawing.pic)
+
+
+def _state_at(row: Row, t: float) -> str | None:
+    """The device's state at display time ``t`` (the last span that began by then)."""
+    state = None
+    for span in row.spans:
+        if span.start <= t:
+            state = span.state
+    return state
 
 
 def _ticks(timeline: Timeline, start: float, stop: float, x: Callable[[float], float]) -> list[float]:
@@ -245,7 +283,7 @@ def _ticks(timeline: Timeline, start: float, stop: float, x: Callable[[float], f
     return ticks
 
 
-def _legend(pic: Picture, lanes: list[str]) -> None:
+def _legend(pic: Picture, lanes: list[str], wanted: bool = False) -> None:
     health = [
         ("swatch", "device Healthy", FILL[HEALTHY]),
         ("swatch", "Unhealthy (as the plugin reported)", FILL[UNHEALTHY]),
@@ -263,6 +301,8 @@ def _legend(pic: Picture, lanes: list[str]) -> None:
             ("swatch", "step passed", STEP_FILL["passed"]),
             ("swatch", "step failed", STEP_FILL["failed"]),
         ]
+    if wanted:
+        marks.append(("wantedswatch", "what the failed step expected", ""))
     for y, entries in ((4, health), (20, marks)):
         x: float = LABEL_X
         for kind, text, fill in entries:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.reports.timemap import Cut, TimeMap, cuts
-from harness.result import StepResult
+from harness.result import Result, StepResult
 
 HEALTHY, UNHEALTHY, NO_PLUGIN, GONE = "Healthy", "Unhealthy", "no plugin", "gone"
 STATES = (HEALTHY, UNHEALTHY, NO_PLUGIN, GONE)
@@ -68,6 +68,18 @@ class Window:
 
 
 @dataclass
+class Wanted:
+    """What the failed expectation wanted of one device over its window (drawn over the row)."""
+
+    device: str
+    label: str
+    state: str
+    start: float
+    end: float
+    step: int
+
+
+@dataclass
 class Band:
     start: float
     end: float
@@ -83,6 +95,7 @@ class Timeline:
     windows: list[Window] = field(default_factory=list)
     bands: list[Band] = field(default_factory=list)
     focus: tuple[float, float] | None = None  # display window around the failure
+    wanted: list[Wanted] = field(default_factory=list)  # the failed expectation's health, per device
     times: TimeMap = field(default_factory=lambda: TimeMap([]))
 
     def scenario_time(self, display: float) -> float:
@@ -121,8 +134,15 @@ def _fault_label(kind: str, data: dict[str, Any]) -> str:
     return f"{kind.replace('_', ' ')}{detail}{target}{simulated}"
 
 
+NVML_EVENTS = "NVML events registered"
+
+
 def _mark(event: dict[str, Any], names: dict[str, str], restarting: bool) -> Mark | None:
     source, kind, data = event["source"], event["kind"], event.get("data", {})
+    if source == "node" and kind == "events_registered":
+        # The plugin subscribing to a GPU's XID events (its health checks start): the plugin's doing.
+        gpu = f"gpu{data['gpu']}" if isinstance(data.get("gpu"), int) else str(data.get("uuid", ""))
+        return Mark(0, "plugin", f"{NVML_EVENTS} {gpu}", detail=gpu)
     if source == "node" and kind not in ("serving",):
         return Mark(0, "fault", _fault_label(kind, data))
     if source == "kubelet":
@@ -227,6 +247,16 @@ class _Health:
                 continue
             self.set(device, NO_PLUGIN, t, at, reason, short, new_span=state == NO_PLUGIN)
 
+    def registered(self, resource: str, t: float, at: float) -> None:
+        """Registered again: still no devices in the kubelet's view until ListAndWatch lists them."""
+        why = (
+            f"the plugin registered again at {at:.3f}s; the kubelet counts its devices unhealthy until "
+            "ListAndWatch sends the device list"
+        )
+        for device, (state, *_rest) in list(self.state.items()):
+            if state == NO_PLUGIN and self.resource_of.get(device) == resource:
+                self.set(device, NO_PLUGIN, t, at, why, "awaiting the device list", new_span=True)
+
     def removed(self, resource: str, t: float, at: float) -> None:
         for device in list(self.state):
             if self.resource_of.get(device) == resource:
@@ -238,8 +268,12 @@ UNHEALTHY_BY_KUBELET = "the kubelet counts its devices unhealthy until the plugi
 
 
 def build_timeline(
-    events: list[dict[str, Any]], gpus: list[dict[str, Any]], steps: list[StepResult] | None = None
+    events: list[dict[str, Any]],
+    gpus: list[dict[str, Any]],
+    steps: list[StepResult] | None = None,
+    wanted: dict[str, str] | None = None,
 ) -> Timeline:
+    """``wanted``: device ID → the health the failed expectation wanted (drawn over its window)."""
     names = _aliases(gpus)
     cut = next(
         (i for i, e in enumerate(events) if e["source"] == "harness" and e["kind"] == "teardown"), None
@@ -257,6 +291,12 @@ def build_timeline(
         at, t = event["t"], display(event["t"])
         source, kind, data = event["source"], event["kind"], event.get("data", {})
         mark = _mark(event, names, restarting)
+        if mark is not None and mark.label.startswith(NVML_EVENTS) and marks:
+            last = marks[-1]
+            if last.label.startswith(NVML_EVENTS) and at - last.at < 0.05:
+                last.detail = f"{last.detail}, {mark.detail}"  # one pass over the GPUs: one mark
+                last.label = f"{NVML_EVENTS} ({last.detail.count(',') + 1} GPUs)"
+                continue
         if mark is not None:
             mark.t, mark.at = t, at
             marks.append(mark)
@@ -287,6 +327,8 @@ def build_timeline(
             restarting = False
         elif kind == "endpoint_removed":
             health.removed(data.get("resource", ""), t, at)
+        elif kind == "register" and data.get("accepted", True):
+            health.registered(data.get("resource", ""), t, at)
     end = display(events[-1]["t"]) if events else 0.0
     if down_since is not None:
         bands.append(Band(down_since[0], end, down_since[1]))
@@ -299,7 +341,20 @@ def build_timeline(
     breaks = [(display(c.start), c) for c in times.cuts]
     timeline = Timeline(end, rows, marks, breaks, windows, bands, times=times)
     timeline.focus = _focus(windows, end)
+    failed = next((w for w in windows if w.status in ("failed", "error")), None)
+    if failed is not None and wanted:
+        timeline.wanted = [
+            Wanted(row.device, row.label, wanted[row.device], failed.start, failed.end, failed.index)
+            for row in rows
+            if row.device in wanted
+        ]
     return timeline
+
+
+def timeline_of(result: Result) -> Timeline:
+    """A case's timeline, with what its failed expectation wanted of the devices."""
+    wanted = result.failure.health if result.failure else {}
+    return build_timeline(result.events, result.gpus, result.steps, wanted)
 
 
 def _focus(windows: list[Window], end: float) -> tuple[float, float] | None:

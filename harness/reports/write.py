@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from harness.reports.svg import render_svg
-from harness.reports.timeline import build_timeline
+from harness.reports.timeline import timeline_of
 from harness.result import Result
 
 
@@ -25,7 +25,7 @@ def write_case(reports: Path, result: Result) -> Path:
     summary = result.to_dict()
     summary.pop("events")
     (folder / "result.json").write_text(json.dumps(summary, indent=1, default=str), encoding="utf-8")
-    timeline = build_timeline(result.events, result.gpus, result.steps)
+    timeline = timeline_of(result)
     (folder / "timeline.svg").write_text(
         render_svg(timeline, f"{result.id}: {result.status}"), encoding="utf-8"
     )

@@ -134,7 +134,7 @@ def _failure(scenario: Scenario, ctx: LiveCtx | None, exc: BaseException) -> tup
     step = ctx.step if ctx is not None else None
     where = (step.title(), str(step.loc)) if step is not None else ("setup", str(scenario.loc))
     if isinstance(exc, StepFailed):
-        return Status.FAILED, Failure(*where, exc.message, exc.expectation, exc.observed)
+        return Status.FAILED, Failure(*where, exc.message, exc.expectation, exc.observed, health=exc.health)
     if isinstance(exc, StepError):
         return Status.ERROR, Failure(*where, exc.message, hint=exc.fix)
     # A bug in a component or in the harness: say which step met it, and keep the traceback.

@@ -136,7 +136,10 @@ class Expect(Step):
             "; ".join(f"{c.key}: {v.observed}" for c, v in failing) or self.conditions.evaluate(ctx).observed
         )
         expectation = "; ".join(f"{c.key}: {c.describe()}" for c in self.conditions.conditions)
-        return StepFailed(f"expectation {what}", expectation=expectation, observed=observed)
+        health: dict[str, str] = {}
+        for condition in self.conditions.conditions:
+            health.update(condition.wanted_health(ctx))
+        return StepFailed(f"expectation {what}", expectation=expectation, observed=observed, health=health)
 
 
 LAST_LINES = 5

@@ -122,6 +122,19 @@ def test_the_timeline_zooms_to_the_failure_and_says_why_devices_were_not_healthy
     assert "the kubelet restarting at" in health and "waits for the plugin to register again" in health
 
 
+def test_the_timeline_draws_what_the_failed_step_expected_against_what_the_kubelet_saw(run_folder) -> None:
+    page = Page((run_folder / "health-wrong" / "index.html").read_text())
+    zoomed = page.by_id("zoomed")["text"]
+    assert "6 expect failed" in zoomed and "what the failed step expected" in zoomed
+    assert "expected Unhealthy, saw Healthy" in zoomed
+    wanted = [e for e in page.find("rect", class_="wanted") if "held" not in e["attrs"]["class"]]
+    assert [w["text"] for w in wanted] == ["step 6 expected gpu1 Unhealthy; the kubelet saw Healthy"] * 2
+    assert [e["text"].strip()[:6] for e in page.find("text", class_="missed")] == ["gpu1 ✗"] * 2
+    faults = page.find("circle", class_="fault")
+    assert faults and all("xid 79 gpu1" in f["text"] for f in faults)
+    assert "NVML events registered (2 GPUs)" in zoomed, "the plugin's subscriptions are the plugin's, not faults"
+
+
 def test_the_events_are_all_listed_with_a_filter(run_folder) -> None:
     page = Page((run_folder / "health-wrong" / "index.html").read_text())
     rows = [r for r in page.find("tr") if "data-source" in r["attrs"]]

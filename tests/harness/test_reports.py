@@ -72,10 +72,11 @@ def test_health_follows_the_kubelets_view_and_says_why() -> None:
 
 def test_a_kubelet_restart_is_a_band_and_no_plugin_not_every_gpu_failing() -> None:
     timeline = build_timeline(RESTART, GPUS)
-    assert states(timeline, "gpu0") == [HEALTHY, NO_PLUGIN, NO_PLUGIN, HEALTHY]
+    assert states(timeline, "gpu0") == [HEALTHY, NO_PLUGIN, NO_PLUGIN, NO_PLUGIN, HEALTHY]
     assert [b.label for b in timeline.bands] == ["kubelet restarting"]
     spans = next(r for r in timeline.rows if r.label == "gpu0").spans
     assert "the kubelet restarting" in spans[1].reason and "waits for the plugin" in spans[2].reason
+    assert "registered again at 0.250s" in spans[3].reason and spans[3].short == "awaiting the device list"
     assert [m.label for m in timeline.marks if m.lane == "kubelet"] == ["kubelet start", "kubelet restart"]
     svg = render_svg(timeline, "t")
     assert "kubelet restarting" in svg and "no plugin connection" in svg
@@ -117,3 +118,32 @@ def test_svg_and_text_show_one_row_per_device_a_legend_an_axis_and_the_marks() -
     text = render_text(timeline)
     assert "gpu1" in text and "░" in text and "┊" in text
     assert "gpu1: Unhealthy from 0.350s: the plugin reported it Unhealthy" in text
+
+
+def test_the_failed_expectation_is_drawn_over_the_device_against_what_the_kubelet_saw() -> None:
+    steps = [
+        StepResult(1, "expect", "step 1", "s:1:1", Status.PASSED, 0.0, 0.2),
+        StepResult(2, "expect", "step 2 (expect): health gpu0 Unhealthy", "s:2:1", Status.FAILED, 0.36, 0.4),
+    ]
+    timeline = build_timeline(
+        EVENTS[:5] + [ev(0.4, "harness", "teardown")], GPUS, steps, {"GPU-0": UNHEALTHY}
+    )
+    (wanted,) = timeline.wanted
+    assert (wanted.label, wanted.state, wanted.step) == ("gpu0", UNHEALTHY, 2)
+    svg = render_svg(timeline, "t")
+    assert svg.count('class="wanted"') == 1 and "expected Unhealthy, saw Healthy" in svg
+    assert "gpu0 ✗" in svg and "gpu1 ✗" not in svg and "2 expect failed" in svg
+    held = build_timeline(EVENTS[:5] + [ev(0.4, "harness", "teardown")], GPUS, steps, {"GPU-1": UNHEALTHY})
+    assert 'class="wanted held"' in render_svg(held, "t"), "a device that was as expected is not crossed"
+
+
+def test_the_plugins_nvml_event_subscriptions_are_one_plugin_mark_not_faults() -> None:
+    events = [
+        ev(0.0, "kubelet", "start"),
+        ev(0.01, "node", "events_registered", gpu=0, uuid="GPU-0", mask=11),
+        ev(0.011, "node", "events_registered", gpu=1, uuid="GPU-1", mask=11),
+        ev(0.3, "node", "xid", gpu=1, xid=79),
+    ]
+    marks = [(m.lane, m.label) for m in build_timeline(events, GPUS).marks]
+    assert ("plugin", "NVML events registered (2 GPUs)") in marks
+    assert [label for lane, label in marks if lane == "fault"] == ["xid 79 gpu1"]
