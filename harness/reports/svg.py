@@ -188,9 +188,7 @@ class _Drawing:
                 tip = f"{row.label}: {span.state} from {fmt_time(span.since)}: {span.reason}"
                 fill = FILL[span.state].format(p=self.pic.prefix)
                 self.add(Item("span", x, y + 3, w, ROW_H - 6, tip=tip, fill=fill))
-                words = (
-                    "" if span.state == HEALTHY else span.state + (f": {span.short}" if span.short else "")
-                )
+                words = _span_words(span.state, span.short)
                 if words and len(words) * CHAR_W + 8 < w:
                     dark = "dark" if span.state in (NO_PLUGIN, GONE) else ""
                     self.add(Item("spantext", x + 4, y + 14, text=words, css=dark))
@@ -253,6 +251,15 @@ def render_svg(
     drawing.rows()
     drawing.axis(window is not None)
     return render("timeline.svg.j2", pic=drawing.pic)
+
+
+def _span_words(state: str, short: str) -> str:
+    """The words inside a span: a hatched span is 'no plugin' by the legend, so only why."""
+    if state == HEALTHY:
+        return ""
+    if state == NO_PLUGIN and short:
+        return short
+    return state + (f": {short}" if short else "")
 
 
 def _state_at(row: Row, t: float) -> str | None:

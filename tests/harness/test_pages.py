@@ -100,6 +100,7 @@ def test_the_case_page_of_a_failure_shows_the_failure_the_steps_and_their_source
     assert "Failure at step 6 (expect): health gpu1 Unhealthy (within 300ms)" in failure
     assert "wrong.yaml:10:5" in failure
     assert "health: gpu1 Unhealthy" in failure and "is Healthy" in failure
+    assert f"dp-harness run {run_folder.parent}/health/wrong.yaml::wrong" in failure
     rows = page.find("tr", class_="step")
     assert [r["attrs"]["class"].split()[1] for r in rows] == ["passed"] * 5 + ["failed", "not-run"]
     assert "health: {gpu1: Unhealthy}" in rows[5]["text"] and "within: 300ms" in rows[5]["text"]
@@ -132,7 +133,9 @@ def test_the_timeline_draws_what_the_failed_step_expected_against_what_the_kubel
     assert [e["text"].strip()[:6] for e in page.find("text", class_="missed")] == ["gpu1 ✗"] * 2
     faults = page.find("circle", class_="fault")
     assert faults and all("xid 79 gpu1" in f["text"] for f in faults)
-    assert "NVML events registered (2 GPUs)" in zoomed, "the plugin's subscriptions are the plugin's, not faults"
+    assert "NVML events registered (2 GPUs)" in zoomed, (
+        "the plugin's subscriptions are the plugin's, not faults"
+    )
 
 
 def test_the_events_are_all_listed_with_a_filter(run_folder) -> None:
