@@ -155,3 +155,44 @@ def test_an_unrelated_project_with_the_plugin_installed_is_not_affected(pytester
     opted = run(pytester, "--harness-paths", "scenarios")
     assert opted.ret != 0
     opted.stdout.fnmatch_lines(["*scenarios/values.yaml*"])
+
+
+def test_scenario_yaml_in_a_project_that_did_not_opt_in_is_neither_collected_nor_a_marker(pytester) -> None:
+    """Valid scenarios, even under a folder named scenarios, are the harness's only when the project
+    says so (harness_paths) or a scenario file is named on the command line."""
+    (pytester.path / "scenarios").mkdir()
+    (pytester.path / "scenarios" / "two.yaml").write_text(textwrap.dedent(PASSING).lstrip())
+    pytester.makepyfile(test_app="def test_app():\n    assert True\n")
+    for args in ((), (".",), ("scenarios",)):
+        collected = run(pytester, "--collect-only", "-q", *args)
+        assert "two.yaml" not in collected.stdout.str(), args
+        collected.stdout.fnmatch_lines(
+            ["*1 test collected*" if args != ("scenarios",) else "no tests collected*"]
+        )
+    assert "smoke_test" not in run(pytester, "--markers").stdout.str()
+    named = run(pytester, "--collect-only", "-q", "scenarios/two.yaml")
+    named.stdout.fnmatch_lines(["scenarios/two.yaml::two[[]uuid[]]", "scenarios/two.yaml::two[[]index[]]"])
+    pytester.makefile(".ini", pytest=INI)
+    run(pytester, "--markers").stdout.fnmatch_lines(
+        ["@pytest.mark.smoke_test: scenario tag 'smoke-test' (2 cases)"]
+    )
+    run(pytester).assert_outcomes(passed=3)
+
+
+def test_markers_are_listed_for_every_file_before_any_is_collected(pytester, scenarios) -> None:
+    """--markers collects nothing: the tags of every scenario file under harness_paths are listed,
+    with how many cases carry each, also when a file is invalid (its error is collection's)."""
+    scenarios(
+        two=PASSING,
+        other="description: d\ntags: [rollout, smoke-test]\nnode: 1xH100\nsteps:\n  - expect: {registered: true}\n",
+        bad="description: d\ntags: [broken-file]\nsteps:\n  - kubelet: pause\n",
+    )
+    listed = run(pytester, "--markers")
+    assert listed.ret == pytest.ExitCode.OK
+    listed.stdout.fnmatch_lines_random(
+        [
+            "@pytest.mark.smoke_test: scenario tag 'smoke-test' (3 cases)",
+            "@pytest.mark.rollout: scenario tag 'rollout' (1 cases)",
+            "@pytest.mark.registration: scenario tag 'registration' (2 cases)",
+        ]
+    )
