@@ -147,3 +147,26 @@ def test_grpcs_own_log_stays_off_the_console_unless_asked_for() -> None:
     )
     assert "chttp2" not in quiet.stdout + quiet.stderr
     assert "chttp2" in loud.stderr  # the same run shows them when asked (so the check above can fail)
+
+
+def test_with_the_plugin_as_a_process_grpcs_log_stays_off_too_and_each_case_is_listed_once(
+    tmp_path,
+) -> None:
+    """The plugin process inherits the quiet setting; what it writes is its log, not the console."""
+    root = Path(__file__).resolve().parents[2]
+    files = ["restart-reregisters.yaml", "plugin-restart-replaces-endpoint.yaml", "stop-then-start.yaml"]
+    plugin = "{python} -m plugin --nvml {nvml} --socket-dir {socket_dir} --kubelet-socket {kubelet_socket}"
+    argv = [sys.executable, "-m", "harness", "run", *(str(root / "scenarios" / "kubelet" / f) for f in files)]
+    argv += ["--plugin-cmd", plugin, "--plugin-profile", "ours", "--reports-dir", str(tmp_path / "r")]
+    env = {k: v for k, v in __import__("os").environ.items() if k != "GRPC_VERBOSITY"}
+    quiet = subprocess.run(argv, capture_output=True, text=True, timeout=300, env=env, check=False)
+    assert quiet.returncode == 0, quiet.stdout[-2000:]
+    assert "chttp2" not in quiet.stdout + quiet.stderr
+    cases = [line.split()[1] for line in quiet.stdout.splitlines() if line.startswith(("PASS ", "FAIL "))]
+    assert sorted(cases) == sorted(set(cases)) and len(cases) == 4  # one file has two matrix cases
+    events = [p.read_text() for p in (tmp_path / "r" / "latest").glob("*/events.json")]
+    assert len(events) == 4 and not any("chttp2" in e for e in events)
+    loud = subprocess.run(
+        [*argv, "--grpc-log"], capture_output=True, text=True, timeout=300, env=env, check=False
+    )
+    assert "chttp2" in loud.stderr  # the same run shows them when asked (so the checks above can fail)
