@@ -28,6 +28,7 @@ LANE_COLOR = {
     "plugin": "#8a4fbf",
     "registration": "#1f8f8f",
     "pods": "#c98a1b",
+    "calls": "#6b5b2e",
 }
 LANE_NAME = {
     "steps": "steps",
@@ -36,6 +37,7 @@ LANE_NAME = {
     "plugin": "plugin",
     "registration": "registration",
     "pods": "pods",
+    "calls": "direct calls",
 }
 STEP_FILL = {"passed": "#3a9d5d", "failed": "#d64545", "error": "#8b1a1a", "skipped": "#999999"}
 
@@ -97,10 +99,11 @@ class _Drawing:
         self.start, stop = window or (0.0, max(timeline.end, 0.001))
         self.stop = max(stop, self.start + 0.001)
         self.x1 = WIDTH - RIGHT
-        self.lanes = [
+        self.lanes = [  # only lanes with something in this window (a zoomed picture keeps to the point)
             lane
             for lane in LANES
-            if (lane == "steps" and timeline.windows) or any(m.lane == lane for m in timeline.marks)
+            if (lane == "steps" and timeline.windows)
+            or any(m.lane == lane and self.start <= m.t <= self.stop for m in timeline.marks)
         ]
         self.top = LEGEND_H + 6
         self.rows_top = self.top + len(self.lanes) * MARK_LANE_H

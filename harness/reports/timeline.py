@@ -23,7 +23,7 @@ from harness.result import Result, StepResult
 
 HEALTHY, UNHEALTHY, NO_PLUGIN, GONE = "Healthy", "Unhealthy", "no plugin", "gone"
 STATES = (HEALTHY, UNHEALTHY, NO_PLUGIN, GONE)
-LANES = ("steps", "fault", "kubelet", "plugin", "registration", "pods")
+LANES = ("steps", "fault", "kubelet", "plugin", "registration", "pods", "calls")
 
 
 @dataclass
@@ -169,9 +169,24 @@ def _mark(event: dict[str, Any], names: dict[str, str], restarting: bool) -> Mar
             return Mark(
                 0, "pods", f"allocate {devices}".strip(), detail=f"{data.get('pod')}/{data.get('container')}"
             )
+    if source == "harness" and kind == "rpc":  # the scenario calling the plugin directly (call:)
+        return _call_mark(data, names)
     if source == "plugin" and kind in ("start", "exit"):
         return Mark(0, "plugin", f"plugin {kind}" + (f" {data.get('code')}" if kind == "exit" else ""))
     return None
+
+
+def _call_mark(data: dict[str, Any], names: dict[str, str]) -> Mark:
+    """A direct call, labelled with what came back: the error, or the devices an Allocate named."""
+    rpc = str(data.get("rpc", "call"))
+    if data.get("error"):
+        return Mark(0, "calls", f"{rpc} failed", detail=str(data["error"])[:300])
+    answer = data.get("answer")
+    visible = answer.get("envs", {}).get("NVIDIA_VISIBLE_DEVICES") if isinstance(answer, dict) else None
+    if isinstance(visible, str) and visible:
+        devices = ",".join(label_of(d, names) for d in visible.split(","))
+        return Mark(0, "calls", f"{rpc} → {devices}", detail=str(answer)[:300])
+    return Mark(0, "calls", f"{rpc} answered", detail=str(answer)[:300])
 
 
 class _Health:

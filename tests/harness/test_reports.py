@@ -147,3 +147,23 @@ def test_the_plugins_nvml_event_subscriptions_are_one_plugin_mark_not_faults() -
     marks = [(m.lane, m.label) for m in build_timeline(events, GPUS).marks]
     assert ("plugin", "NVML events registered (2 GPUs)") in marks
     assert [label for lane, label in marks if lane == "fault"] == ["xid 79 gpu1"]
+
+
+def test_a_direct_call_is_marked_with_the_devices_it_answered_and_a_zoom_drops_empty_lanes() -> None:
+    answer = {"envs": {"NVIDIA_VISIBLE_DEVICES": "GPU-1"}, "mounts": []}
+    events = [
+        ev(0.0, "kubelet", "start"),
+        ev(0.1, "kubelet", "register", resource="r", accepted=True),
+        devices(0.2, g0="Healthy", g1="Healthy"),
+        ev(0.5, "harness", "rpc", rpc="Allocate", answer=answer),
+        ev(0.6, "harness", "rpc", rpc="GetPreferredAllocation", error="StatusCode.UNIMPLEMENTED"),
+        ev(0.7, "harness", "teardown"),
+    ]
+    steps = [StepResult(1, "call", "step 1 (call): Allocate", "s:1:1", Status.FAILED, 0.45, 0.5)]
+    timeline = build_timeline(events, GPUS, steps)
+    calls = [m.label for m in timeline.marks if m.lane == "calls"]
+    assert calls == ["Allocate → gpu1", "GetPreferredAllocation failed"]
+    zoomed = render_svg(timeline, "t", (0.4, 0.55))
+    assert "Allocate → gpu1" in zoomed and ">direct calls<" in zoomed
+    assert ">registration<" not in zoomed, "nothing registered in this window: no lane for it"
+    assert ">registration<" in render_svg(timeline, "t")
