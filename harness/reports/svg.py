@@ -135,6 +135,13 @@ class _Drawing:
     def steps(self, y: float) -> None:
         """Expectation windows as bars, actions as ticks, labelled with their number where room allows."""
         timeline = self.timeline
+        # The failed step is always labelled, in the failure's colour (the step the reader looks
+        # for); other labels give way to it.
+        reserved = [
+            (self.x(w.start), self.x(w.start) + len(f"{w.index} {w.key} {w.status}") * CHAR_W + 6)
+            for w in timeline.windows
+            if w.status in ("failed", "error") and self.inside(w.start, w.end)
+        ]
         for win in timeline.windows:
             if not self.inside(win.start, win.end):
                 continue
@@ -148,9 +155,12 @@ class _Drawing:
                 self.add(Item("tick", x, y + 2, 0, 12, tip=tip, fill=fill))
             failed = win.status in ("failed", "error")
             label = f"{win.index} {win.key}" + (f" {win.status}" if failed else "")
-            if failed:  # always labelled, in the failure's colour: the step the reader looks for
-                self.labels.free[("steps", 0)] = x + len(label) * CHAR_W + 6
+            end = x + len(label) * CHAR_W + 6
+            if failed:
+                self.labels.free[("steps", 0)] = end
                 self.add(Item("label", x + 1, y + 24, text=label, fill=fill, tip=tip, css="failed"))
+            elif any(a < end and x < b for a, b in reserved):
+                continue
             elif self.labels.place("steps", x, label, self.x1, lines=1) is not None:
                 self.add(Item("label", x + 1, y + 24, text=label, fill="#333", tip=tip))
 
