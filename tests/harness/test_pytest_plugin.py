@@ -184,7 +184,7 @@ def test_markers_are_listed_for_every_file_before_any_is_collected(pytester, sce
     with how many cases carry each, also when a file is invalid (its error is collection's)."""
     scenarios(
         two=PASSING,
-        other="description: d\ntags: [rollout, smoke-test]\nnode: 1xH100\nsteps:\n  - expect: {registered: true}\n",
+        other="description: d\ntags: [rollout, smoke-test]\nsteps:\n  - expect: {registered: true}\n",
         bad="description: d\ntags: [broken-file]\nsteps:\n  - kubelet: pause\n",
     )
     listed = run(pytester, "--markers")

@@ -125,15 +125,14 @@ def test_the_failed_expectation_is_drawn_over_the_device_against_what_the_kubele
         StepResult(1, "expect", "step 1", "s:1:1", Status.PASSED, 0.0, 0.2),
         StepResult(2, "expect", "step 2 (expect): health gpu0 Unhealthy", "s:2:1", Status.FAILED, 0.36, 0.4),
     ]
-    timeline = build_timeline(
-        EVENTS[:5] + [ev(0.4, "harness", "teardown")], GPUS, steps, {"GPU-0": UNHEALTHY}
-    )
+    events = [*EVENTS[:5], ev(0.4, "harness", "teardown")]
+    timeline = build_timeline(events, GPUS, steps, {"GPU-0": UNHEALTHY})
     (wanted,) = timeline.wanted
     assert (wanted.label, wanted.state, wanted.step) == ("gpu0", UNHEALTHY, 2)
     svg = render_svg(timeline, "t")
     assert svg.count('class="wanted"') == 1 and "expected Unhealthy, saw Healthy" in svg
     assert "gpu0 ✗" in svg and "gpu1 ✗" not in svg and "2 expect failed" in svg
-    held = build_timeline(EVENTS[:5] + [ev(0.4, "harness", "teardown")], GPUS, steps, {"GPU-1": UNHEALTHY})
+    held = build_timeline(events, GPUS, steps, {"GPU-1": UNHEALTHY})
     assert 'class="wanted held"' in render_svg(held, "t"), "a device that was as expected is not crossed"
 
 
