@@ -35,10 +35,10 @@ class OptionError(ValueError):
 
 
 def _check_command(value: str) -> str | None:
-    from harness.templating import TemplateError, check
+    from harness.templating import TemplateError, check_command
 
     try:
-        check(value)
+        check_command(value)
     except TemplateError as exc:
         return f"{exc}; {exc.hint}" if exc.hint else str(exc)
     return None
@@ -136,12 +136,21 @@ assert {o.field for o in OPTIONS} == {f.name for f in fields(RunOptions)}, "one 
 
 
 def run_options(values: Mapping[str, str | bool | None]) -> RunOptions:
-    """RunOptions from front-end values by field name (None or '' = the default); raises OptionError."""
+    """RunOptions from front-end values by field name (None or False = the default); raises OptionError.
+
+    A flag given with an empty value (``--plugin-cmd ''``) is an error, not the default: a run
+    that quietly tested our own plugin instead would pass."""
     given: dict[str, str | bool] = {}
     for option in OPTIONS:
         value = values.get(option.field)
-        if value:
-            given[option.field] = True if option.boolean else option.validate(str(value))
+        if value is None or value is False:
+            continue
+        if option.boolean:
+            given[option.field] = True
+        elif not str(value).strip():
+            raise OptionError(f"{option.flag} is empty: give a value, or leave the flag out for the default")
+        else:
+            given[option.field] = option.validate(str(value))
     options = RunOptions(**given)  # type: ignore[arg-type]  # each value's type follows its row
     if options.skip_without_nvml and options.nvml != "real":
         raise OptionError("--skip-without-nvml applies only with --nvml real")

@@ -33,6 +33,7 @@ from harness.listeners import Listener
 from harness.options import (
     GRPC_LOG_HELP,
     OPTIONS,
+    Option,
     OptionError,
     RunOptions,
     quiet_grpc,
@@ -122,6 +123,14 @@ def _tags(roots: list[Path]) -> dict[str, int]:
     return counts
 
 
+def _option_value(config: pytest.Config, option: Option) -> str | bool | None:
+    """The flag's value when given (an empty one too, which run_options refuses), else the ini's."""
+    value = config.getoption(option.flag)
+    if value is None or value is False:
+        return config.getini(option.ini) or None
+    return value  # type: ignore[no-any-return]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     roots = scenario_roots(config)
     config.stash[_ROOTS] = roots
@@ -132,9 +141,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # SIGTERM unwinds the cases as Ctrl-C does (pytest keeps its own Ctrl-C handling).
         interrupts.install((signal.SIGTERM,))
     try:
-        config.stash[_OPTIONS] = run_options(
-            {o.field: config.getoption(o.flag) or config.getini(o.ini) for o in OPTIONS}
-        )
+        config.stash[_OPTIONS] = run_options({o.field: _option_value(config, o) for o in OPTIONS})
         from harness.runner import check_run
 
         check_run(config.stash[_OPTIONS])  # a bad --plugin-profile or --node stops the session here

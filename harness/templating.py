@@ -232,6 +232,22 @@ def check(text: str) -> None:
         parts(text)
 
 
+def check_command(text: str) -> None:
+    """Raise TemplateError if ``text`` is not a command line that :func:`render_argv` can split:
+    empty, an unclosed quote or a trailing backslash, or a malformed template."""
+    check(text)
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:  # "No closing quotation", "No escaped character"
+        reason = str(exc)[0].lower() + str(exc)[1:]
+        raise TemplateError(
+            f"{reason} in the command line",
+            "it is split into words as a shell would: close the quote, or escape it as \\' or \\\"",
+        ) from None
+    if not words:
+        raise TemplateError("the command line is empty", "give the plugin's command, e.g. '/usr/bin/plugin --flag'")
+
+
 def substitute_matrix(text: str, values: dict[str, Any]) -> Any:
     """Replace ``{matrix.X}``; a string that is exactly one such template keeps the value's type."""
     if not has_template(text):

@@ -22,11 +22,12 @@ import argparse
 import importlib
 import signal
 import sys
+import typing
 from dataclasses import dataclass
 
 from harness import interrupts
 from harness.cli.common import EXIT_USAGE, PROG, UsageError
-from harness.errors import ScenarioError
+from harness.errors import ScenarioError, did_you_mean
 from harness.limits import LimitError
 
 
@@ -55,8 +56,41 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog=PROG, description="GPU device plugin scenarios")
+# pytest's own flags, which users bring over from ``pytest scenarios/ ...``; dp-harness does not take them.
+PYTEST_FLAGS = frozenset(
+    "-x --exitfirst --lf --last-failed --ff --failed-first --sw --stepwise -v --verbose -q --quiet "
+    "-s --capture --pdb --tb -r -p -m --maxfail --co --collect-only --junitxml --durations -W -l "
+    "--showlocals --timeout --deselect --ignore -c --rootdir".split()
+)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that answers a bad command line in one line (``dp-harness run: ...``), exit 2,
+    instead of its usage block: the line names the flag and what it takes, and says where help is."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _unknown(command: argparse.ArgumentParser, extra: list[str]) -> str:
+    """The line for flags that no parser took: a pytest flag says so and how to use it there."""
+    flags = [word.partition("=")[0] for word in extra if word.startswith("-")]
+    pytest_flags = [f for f in flags if f in PYTEST_FLAGS or (f[:2] in PYTEST_FLAGS and f[1:2] != "-")]
+    if pytest_flags:
+        shown = " ".join(pytest_flags)
+        return (
+            f"{command.prog}: {shown} is a pytest flag, not one of {PROG}'s; "
+            f"run the same files with pytest to use it: pytest SCENARIOS {shown}"
+        )
+    known = [o for action in command._actions for o in action.option_strings]
+    hint = did_you_mean(flags[0], known) if flags else ""
+    what = "unknown flag" if flags else "unexpected argument"
+    shown = " ".join(extra)
+    return f"{command.prog}: {what} {shown}" + (f"; {hint}" if hint else f" (see {command.prog} --help)")
+
+
+def parser() -> OneLineParser:
+    top = OneLineParser(prog=PROG, description="GPU device plugin scenarios")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS:
         module = importlib.import_module(command.module)
@@ -65,8 +99,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    top = parser()
+    args, extra = top.parse_known_args(argv)
     command = next(c for c in COMMANDS if c.name == args.command)
+    if extra:
+        print(_unknown(_subparser(top, args), extra), file=sys.stderr)
+        return EXIT_USAGE
     interrupts.install()
     try:
         code: int = importlib.import_module(command.module).main(args)
@@ -81,3 +119,13 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, LimitError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)  # one line, whatever the error
         return EXIT_USAGE
+
+
+def _subparser(top: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The (sub)command's parser that ``args`` came through (``dp-harness nightly run``'s, say)."""
+    parser = top
+    while True:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs or getattr(args, subs[0].dest, None) not in subs[0].choices:
+            return parser
+        parser = subs[0].choices[getattr(args, subs[0].dest)]

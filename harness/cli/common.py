@@ -66,6 +66,50 @@ def options_from(args: argparse.Namespace) -> RunOptions:
     return options
 
 
+def output_folder(value: str, flag: str) -> Path:
+    """The folder a flag names for output (``--reports-dir``), made if missing; a path that is a
+    file, lies under a file or cannot be written is a UsageError naming the flag, before any case runs."""
+    path = Path(value)
+    blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        where = "is a file" if blocker == path else f"lies under {str(blocker)!r}, which is a file"
+        raise UsageError(f"{flag} {value!r} {where}: give a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".dp-harness-write-check-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"{flag} {value!r}: cannot write there ({exc.strerror or exc})") from None
+    return path
+
+
+def reports_base(value: str, flag: str = "--reports-dir") -> Path:
+    """The folder that gets a folder per run and the ``latest`` link (run, diff, explore): checked
+    as :func:`output_folder`, and its ``latest`` must be the link, so that the end of a run cannot fail."""
+    from harness.reports.folder import LATEST
+
+    base = output_folder(value, flag)
+    latest = base / LATEST
+    if latest.exists() and not latest.is_symlink():
+        raise UsageError(f"{flag} {value!r}: {str(latest)!r} is not the link this harness keeps; move it away")
+    return base
+
+
+def output_file(value: str, flag: str, *, must_exist: bool = False) -> Path:
+    """A file a flag names for output (``--write FILE``): not a folder, in a folder that exists."""
+    path = Path(value)
+    if path.is_dir():
+        raise UsageError(f"{flag} {value!r} is a folder: give a file")
+    if must_exist and not path.is_file():
+        raise UsageError(f"{flag} {value!r}: no such file")
+    if not path.parent.is_dir():
+        raise UsageError(f"{flag} {value!r}: {str(path.parent)!r} is not a folder")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"{flag} {value!r}: not writable")
+    return path
+
+
 def workers(value: str) -> int:
     """``-n N`` or ``-n auto`` (the CPUs this process may use)."""
     if value == "auto":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from harness.cli.common import EXIT_OK, EXIT_USAGE, load
+from harness.cli.common import EXIT_OK, EXIT_USAGE, UsageError, load, output_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,13 +16,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from harness.conformance import render, splice
+    from harness.conformance import BEGIN, END, render, splice
 
+    target = output_file(args.write, "--write", must_exist=True) if args.write else None
     loaded = load(args.paths)
     block = render(loaded.scenarios, Path.cwd())
-    if args.write:
-        target = Path(args.write)
-        target.write_text(splice(target.read_text(encoding="utf-8"), block), encoding="utf-8")
+    if target is not None:
+        document = target.read_text(encoding="utf-8", errors="replace")
+        if BEGIN not in document or END not in document:
+            raise UsageError(f"--write {args.write!r}: no generated block ({BEGIN} ... {END}) to replace")
+        target.write_text(splice(document, block), encoding="utf-8")
     else:
         print(block, end="")
     return EXIT_USAGE if loaded.errors else EXIT_OK

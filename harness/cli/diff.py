@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from harness.cli.common import (
     EXIT_FAILED,
@@ -20,6 +19,7 @@ from harness.cli.common import (
     EXIT_USAGE,
     UsageError,
     load,
+    reports_base,
     select,
     workers,
 )
@@ -77,7 +77,9 @@ def _side(args: argparse.Namespace, side: str) -> tuple[str, RunOptions]:
         options = run_options(values)
         check_run(options)
     except OptionError as exc:
-        raise UsageError(f"plugin {side.upper()}: {exc}") from None
+        # The option table names its own flags; this command calls them --plugin-a, --profile-b ...
+        text = str(exc).replace("--plugin-cmd", f"--plugin-{side}").replace("--plugin-profile", f"--profile-{side}")
+        raise UsageError(text.replace("--launcher", f"--launcher-{side}")) from None
     return f"{command} [{run_profile(options).name}]", options
 
 
@@ -99,6 +101,7 @@ def main(args: argparse.Namespace) -> int:
 
     tolerance = _tolerance(args.tolerance)
     a, b = (DiffSide(*_side(args, side)) for side in ("a", "b"))
+    base = reports_base(args.reports_dir) if args.reports_dir else None
     loaded = load(args.paths)
     scenarios = select(loaded.scenarios, args.keywords)
     if not scenarios:
@@ -112,12 +115,11 @@ def main(args: argparse.Namespace) -> int:
     cases = diff_cases(scenarios, a, b, workers=args.workers, tolerance=tolerance, on_case=progress)
     print()
     print(table(cases, a, b))
-    if args.reports_dir:
+    if base is not None:
         from harness.reports.folder import new_run_folder, point_latest
         from harness.reports.html import write_index
         from harness.reports.write import write_case
 
-        base = Path(args.reports_dir)
         folder = new_run_folder(base)
         for side, results in (("a", [c.a for c in cases]), ("b", [c.b for c in cases])):
             (folder / side).mkdir()

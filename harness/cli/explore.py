@@ -17,7 +17,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.cli.common import EXIT_FAILED, EXIT_OK, UsageError, add_run_options, options_from, program
+from harness.cli.common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    UsageError,
+    add_run_options,
+    options_from,
+    program,
+    reports_base,
+)
 
 
 def _duration(text: str) -> float:
@@ -124,7 +132,7 @@ def main(args: argparse.Namespace) -> int:
         elif session.tally.runs % 25 == 0:
             print(progress_line(session), file=sys.stderr, flush=True)
 
-    base = Path(args.reports_dir) if args.reports_dir else None
+    base = reports_base(args.reports_dir) if args.reports_dir else None
     folder = new_run_folder(base) if base is not None else None
     outcome = explore(explore_options, folder, program(), not args.no_replay, progress)
     if tty:

@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness.cli.common import EXIT_NOTHING, EXIT_OK, UsageError, workers
+from harness.cli.common import EXIT_NOTHING, EXIT_OK, UsageError, output_folder, workers
 
 DEFAULT_RESULTS = "/results"
 DEFAULT_SCENARIOS = "scenarios"
@@ -73,8 +73,11 @@ def _run(args: argparse.Namespace) -> int:
     from harness.options import quiet_grpc
 
     quiet_grpc()
+    results = output_folder(args.results, "--results")
+    if not Path(args.scenarios).is_dir():
+        raise UsageError(f"--scenarios {args.scenarios!r} is not a folder (the scenario library)")
     return nightly(
-        Path(args.results),
+        results,
         Path(args.scenarios),
         node=args.node_name,
         workers=args.workers,

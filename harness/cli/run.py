@@ -21,6 +21,7 @@ from harness.cli.common import (
     add_run_options,
     load,
     options_from,
+    reports_base,
     program,
     select,
     workers,
@@ -62,6 +63,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     options = options_from(args)
+    base = None if args.no_reports or not args.reports_dir else reports_base(args.reports_dir)
     from harness.reports.console import Console
     from harness.session import Session
 
@@ -76,7 +78,6 @@ def main(args: argparse.Namespace) -> int:
     profile = run_profile(options)
     print(f"plugin profile: {profile.name} ({profile.path})")
     listeners: list[Listener] = [Console()]
-    base = None if args.no_reports or not args.reports_dir else Path(args.reports_dir)
     folder = None
     if base is not None:
         from harness.reports import ReportTarget, reporters_for

@@ -157,6 +157,8 @@ class ContainerLauncher(SignalledLauncher):
                 raise ValueError(
                     f"the image {reference!r} is not on this machine and cannot be pulled: {exc.explanation}"
                 ) from None
+        except docker.errors.APIError as exc:  # a reference the engine cannot parse (400)
+            raise ValueError(f"the engine refuses the image {reference!r}: {exc.explanation}") from None
         return reference
 
     def mounts(self) -> list[Mount]:

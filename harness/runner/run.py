@@ -15,9 +15,14 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import os
+import re
+import shlex
+import shutil
 import threading
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 from harness.context import Skip, StepError, StepFailed
@@ -55,6 +60,7 @@ def check_run(options: RunOptions) -> None:
         raise OptionError(
             f"--node {options.node!r}: not a node shorthand such as 1xH100, nor a node-profile file"
         )
+    check_plugin(options)
     if options.nvml == "real" and not options.skip_without_nvml:
         from harness.realnode import nvml_problem
 
@@ -64,6 +70,58 @@ def check_run(options: RunOptions) -> None:
                 "runtimeClassName: nvidia, docs/nightly.md), or add --skip-without-nvml to skip every "
                 "case with this reason instead"
             )
+
+
+# A container image reference as the engines parse it: [host[:port]/]path[:tag][@digest].
+_IMAGE = re.compile(
+    r"^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9-]+)*)(?::[0-9]+)?/)?"
+    r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+    r"(?::[\w][\w.-]{0,127})?(?:@[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,})?$"
+)
+
+
+def check_plugin(options: RunOptions) -> None:
+    """Raise OptionError for a plugin that cannot start anywhere, before the first case: a
+    --plugin-cmd whose program is not there or cannot be run, a manifest that does not read as
+    a plugin workload, an image reference that no engine would parse."""
+    if options.plugin_cmd and not (options.plugin_image or options.plugin_manifest):
+        if why := _program_problem(options.plugin_cmd):
+            raise OptionError(f"--plugin-cmd {options.plugin_cmd!r}: {why}")
+    if options.plugin_image and not _IMAGE.match(options.plugin_image):
+        raise OptionError(
+            f"--plugin-image {options.plugin_image!r}: not an image reference such as "
+            "registry.example/name:tag (lower-case name, optional :tag or @sha256:digest)"
+        )
+    if options.plugin_manifest:
+        from harness.manifests.plugin import plugin_container
+
+        try:
+            plugin_container(options.plugin_manifest, options.plugin_image)
+        except ScenarioError as exc:
+            raise OptionError(f"--plugin-manifest: {str(exc).splitlines()[0]}") from None
+
+
+def _program_problem(command: str) -> str:
+    """Why the command line's program cannot be started ('' when it can, or when its first word is
+    a template that only a case resolves): looked up as the subprocess launcher starts it."""
+    from harness.launchers.subprocess import child_env
+    from harness.templating import has_template
+
+    word = shlex.split(command)[0]
+    if word == "{python}" or has_template(word):
+        return ""
+    if "/" not in word:
+        if shutil.which(word, path=child_env({})["PATH"]):
+            return ""
+        return f"no program {word!r} on PATH (give its path, or start a script with {{python}})"
+    path = Path(word)
+    if path.is_dir():
+        return f"{word!r} is a folder, not a program"
+    if not path.exists():
+        return f"{word!r}: no such file"
+    if not os.access(path, os.X_OK):
+        return f"{word!r} is not executable (chmod +x it, or start it as: sh {word} / {{python}} {word})"
+    return ""
 
 
 def run_gate(scenario: Scenario, options: RunOptions, profile: Profile) -> Any:
