@@ -25,11 +25,20 @@ def scenario_files(paths: list[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            out.extend(
+            found = [
                 p
                 for p in sorted(path.rglob("*"))
                 if p.suffix in SUFFIXES and p.is_file() and not is_fragment(p.relative_to(path))
-            )
+            ]
+            if not found:  # a folder that holds nothing to run is a mistake, never a pass
+                fragments = any(p.suffix in SUFFIXES for p in path.rglob("_*"))
+                raise ScenarioError(
+                    Loc(str(path), 0, 0),
+                    "no scenario files (*.yaml, *.yml) in this folder"
+                    + (" (only fragments: names that start with '_' are included by others, not run)" if fragments else ""),
+                    snippet=False,
+                )
+            out.extend(found)
         elif path.exists() or path.suffix in SUFFIXES:
             out.append(path)
         else:

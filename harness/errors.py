@@ -24,6 +24,8 @@ class Loc:
     col: int
 
     def __str__(self) -> str:
+        if self.line <= 0:  # the whole file (not found, not readable): no line to point at
+            return self.path or "<unknown>"
         return f"{self.path}:{self.line}:{self.col}"
 
     def snippet(self, context: int = 1) -> str:

@@ -107,10 +107,12 @@ def _tags(roots: list[Path]) -> dict[str, int]:
     from harness.model.compose import compose
 
     counts: dict[str, int] = {}
-    try:
-        files = scenario_files([r for r in roots if r.exists()])
-    except ScenarioError:
-        return counts
+    files: list[Path] = []
+    for root in roots:
+        try:
+            files += scenario_files([root]) if root.exists() else []
+        except ScenarioError:
+            continue  # a root with no scenario files adds no tags
     for file in files:
         try:
             cases = compose(file)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from harness.cli.common import EXIT_FAILED, EXIT_OK, UsageError, add_run_options, load, options_from
 from harness.listeners import Listener
@@ -29,14 +30,18 @@ def main(args: argparse.Namespace) -> int:
     from harness.reports.timeline import build_timeline
     from harness.runner import run_scenario
 
+    if Path(args.scenario.partition("::")[0]).is_dir():
+        raise UsageError(f"show runs one scenario file, and {args.scenario!r} is a folder: name a file in it")
     loaded = load([args.scenario])
     if loaded.errors:
         return 2
     cases = loaded.scenarios
     chosen = [c for c in cases if args.case is None or c.case == args.case]
     if not chosen:
+        if all(not c.case for c in cases):
+            raise UsageError(f"--case {args.case!r}: {args.scenario} has no matrix, so no cases to choose")
         raise UsageError(
-            f"no case {args.case!r} in {args.scenario}; cases: {', '.join(c.case for c in cases)}"
+            f"--case {args.case!r}: no such case in {args.scenario}; cases: {', '.join(c.case for c in cases)}"
         )
     scenario = chosen[0]
     if len(cases) > 1 and args.case is None:

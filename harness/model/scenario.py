@@ -23,6 +23,7 @@ from harness.model.duration import Duration, Wait, WallCap
 from harness.model.schema import ParseCtx, doc, loc_field, one_field_shorthand, parse, parse_dataclass
 from harness.model.text import Text
 from harness.requires import GpuRange, check_features
+from harness.templating import TemplateError, check_command
 
 NODE_SHORTHAND = re.compile(r"^\d+x[\w.+-]+$")
 
@@ -181,6 +182,15 @@ class PluginSpec:
     )
     loc: Loc = loc_field()
 
+    def validate(self, node: YNode) -> None:
+        """A command line that cannot be split into words fails here, not at every start."""
+        if self.command is None or (command := node.get("command")) is None:
+            return
+        try:
+            check_command(self.command)
+        except TemplateError as exc:
+            raise ScenarioError(command.loc, str(exc), suggestion=exc.hint) from None
+
 
 @dataclass
 class Requires:
@@ -285,6 +295,8 @@ def parse_case(case: Case, path: str) -> Scenario:
     scenario: Scenario = parse_dataclass(Scenario, body, ctx, "the scenario")
     if (requires := body.get("requires")) is not None and requires.is_map:
         scenario.requires.validate(requires)
+    if (plugin := body.get("plugin")) is not None and plugin.is_map:
+        scenario.plugin.validate(plugin)
     if steps_node is not None:
         scenario.steps = _steps(steps_node, ctx)
     scenario.path = path

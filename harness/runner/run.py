@@ -56,10 +56,8 @@ def check_run(options: RunOptions) -> None:
         run_profile(options)
     except ScenarioError as exc:
         raise OptionError(f"--plugin-profile {options.plugin_profile!r}: {exc.message}") from None
-    if options.node and spec_facts(options.node) is None:
-        raise OptionError(
-            f"--node {options.node!r}: not a node shorthand such as 1xH100, nor a node-profile file"
-        )
+    if options.node and (why := _node_problem(options.node)):
+        raise OptionError(f"--node {options.node!r}: {why}")
     check_plugin(options)
     if options.nvml == "real" and not options.skip_without_nvml:
         from harness.realnode import nvml_problem
@@ -99,6 +97,21 @@ def check_plugin(options: RunOptions) -> None:
             plugin_container(options.plugin_manifest, options.plugin_image)
         except ScenarioError as exc:
             raise OptionError(f"--plugin-manifest: {str(exc).splitlines()[0]}") from None
+
+
+def _node_problem(spec: str) -> str:
+    """Why ``--node`` cannot be simulated ('' when it can): the GPU budget is checked before a GPU is built."""
+    from fake_nvml import FakeNVML
+    from fake_nvml.profile import TooManyGpus
+    from harness import limits
+
+    try:
+        FakeNVML.from_spec(spec, max_gpus=limits.NODE_GPUS.value()).close()
+    except TooManyGpus as exc:
+        return limits.NODE_GPUS.breach(f"the node has {exc.gpus} GPUs", exc.limit)
+    except (ValueError, OSError) as exc:
+        return str(exc).removeprefix(f"node shorthand {spec!r}: ")
+    return ""
 
 
 def _program_problem(command: str) -> str:

@@ -37,7 +37,7 @@ def test_a_bad_profile_or_node_stops_the_run_before_any_case(write, tmp_path, ca
     assert main(["run", str(tmp_path / "s"), "--no-reports", "--plugin-profile", "nvidai"]) == 2
     assert "no shipped plugin profile 'nvidai'" in capsys.readouterr().err
     assert main(["run", str(tmp_path / "s"), "--no-reports", "--node", "3xNoSuch"]) == 2
-    assert "--node '3xNoSuch': not a node shorthand" in capsys.readouterr().err
+    assert "--node '3xNoSuch': unknown GPU product 'NoSuch'" in capsys.readouterr().err
 
 
 def test_conformance_writes_the_generated_block_into_the_guide(write, tmp_path, monkeypatch) -> None:

@@ -97,6 +97,19 @@ def test_a_bad_option_value_is_a_usage_error_in_one_line(pytester, scenarios) ->
     result.stderr.fnmatch_lines(["*--nvml 'simulated': choose one of sim, real"])
 
 
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [("", "--plugin-cmd is empty"), ("plugin 'x", "no closing quotation in the command line")],
+)
+def test_an_empty_or_unsplittable_plugin_cmd_stops_the_session(pytester, scenarios, value, says) -> None:
+    """An empty --plugin-cmd once tested our own plugin and passed; an unclosed quote was a traceback per case."""
+    scenarios(two=PASSING)
+    result = run(pytester, "--plugin-cmd", value)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*{says}*"])
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
 def test_tags_are_markers_listed_before_collection_and_accepted_by_strict_markers(
     pytester, scenarios
 ) -> None:
