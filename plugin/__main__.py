@@ -21,7 +21,7 @@ from typing import Any
 from plugin.config import Config, check_socket_dirs, load_config
 from plugin.errors import ConfigError, HelpRequested, InitError
 from plugin.logfmt import LOGGER_NAME
-from plugin.manager import PluginManager
+from plugin.manager import SIGNAL_COMMANDS, PluginManager
 from plugin.roots import resolve_library
 
 PROG = "gpu-device-plugin"
@@ -64,15 +64,21 @@ def make_logger() -> logging.Logger:
 
 
 def _install_signals(manager: PluginManager) -> None:
-    def rebuild(signum: int, frame: Any) -> None:
-        manager.request_rebuild("sighup")
+    """Route SIGHUP/SIGTERM/SIGINT/SIGQUIT to ``manager.run()`` through its wake-up pipe.
 
-    def stop(signum: int, frame: Any) -> None:
-        manager.request_stop(signal.Signals(signum).name)
+    CPython's C-level handler writes each signal's number to ``manager.signal_fd`` the moment it
+    arrives, on whichever thread the kernel chose, so run() wakes and acts in arrival order. The
+    Python-level handler does nothing: it runs only when the main thread next executes bytecode,
+    which is never while it waits (a SIGTERM landing on a gRPC thread right after a SIGHUP was
+    lost, and the plugin kept serving).
+    """
 
-    signal.signal(signal.SIGHUP, rebuild)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
-        signal.signal(sig, stop)
+    def noted(signum: int, frame: Any) -> None:
+        """Nothing to do: the wake-up byte already told run()."""
+
+    signal.set_wakeup_fd(manager.signal_fd, warn_on_full_buffer=False)
+    for sig in SIGNAL_COMMANDS:
+        signal.signal(sig, noted)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,11 +7,13 @@ builds the next, as NVIDIA's plugin does; like NVIDIA's, a rebuild starts every 
 
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import os
-import queue
+import signal
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +33,19 @@ from plugin.resources import Device, Resource
 from plugin.server import ResourceServer, ServerStartError
 from plugin.topology import pair_scores
 from plugin.watcher import KubeletSocketWatcher
+
+# What ``python -m plugin`` does on each signal: (command, reason).
+SIGNAL_COMMANDS: dict[int, tuple[str, str]] = {
+    signal.SIGHUP: ("rebuild", "sighup"),
+    signal.SIGTERM: ("stop", "SIGTERM"),
+    signal.SIGINT: ("stop", "SIGINT"),
+    signal.SIGQUIT: ("stop", "SIGQUIT"),
+}
+_POSTED = 0  # a wake-up byte that is not a signal number: a command was appended to the deque
+
+
+class _Stopped(Exception):
+    """A stop came while a generation was being built; what it had started is stopped again."""
 
 
 @dataclass
@@ -70,7 +85,17 @@ class PluginManager:
         self._known: list[DiscoveredGpu] = []  # the last inventory NVML gave us (a rebuild may need it)
         self._started = False
         self._watcher: KubeletSocketWatcher | None = None
-        self._commands: queue.Queue[tuple[str, Any]] = queue.Queue()
+        # Commands for run(): request_*() append to the deque and write a byte to the pipe; the C
+        # signal handler writes the signal's number to the same pipe (signal.set_wakeup_fd), from
+        # whichever thread the kernel picked. run() blocks reading the pipe, so a signal wakes it
+        # even when it lands on a gRPC thread (a Python handler alone runs only once the main
+        # thread wakes up: a SIGTERM right after a SIGHUP was lost with queue.Queue.get()).
+        self._commands: collections.deque[tuple[str, Any]] = collections.deque()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_w, False)
+        self._state = threading.Condition()  # guards _stopping and what a stop tears down
+        self._stopping = False
+        self._rebuild_wanted: str | None = None
         self._retry_timer: Cancellable | None = None
         self._scores: dict[int, dict[frozenset[str], int]] = {}
         self._scores_lock = threading.Lock()
@@ -106,7 +131,9 @@ class PluginManager:
         with self._lock:
             if self._started:
                 return
-            self._started = True
+            with self._state:
+                self._started = True
+                self._stopping = False
             nvml = getattr(self.nvml, "__name__", type(self.nvml).__name__)
             self.events.info(
                 "starting",
@@ -126,19 +153,28 @@ class PluginManager:
                 self._watcher.start()
             try:
                 self._build()
+            except _Stopped:
+                return
             except BaseException:
                 self._shutdown()
                 raise
 
     def rebuild(self, reason: str = "manual") -> None:
-        """Stop every server and build anew from a fresh NVML enumeration (what SIGHUP does)."""
+        """Stop every server and build anew from a fresh NVML enumeration (what SIGHUP does).
+
+        A stop() meanwhile wins: it does not wait for this (NVML may be slow), and whatever this
+        build starts after it is stopped again, so no socket outlives the stop.
+        """
         with self._lock:
-            if not self._started:
+            if not self._started or self._stopping:
                 return
             self.events.info("rebuild", reason=reason)
             self._reload()
             self._teardown()
-            self._build()
+            try:
+                self._build()
+            except _Stopped:
+                self.events.info("rebuild-abandoned", reason=reason, note="the plugin is stopping")
 
     def _reload(self) -> None:
         """Read the config file again, as NVIDIA's plugin does on every restart of its plugins.
@@ -160,43 +196,117 @@ class PluginManager:
         self.config = fresh
 
     def stop(self) -> None:
-        """Stop serving, remove our sockets; returns at once (threads blocked in NVML exit on their own)."""
-        with self._lock:
+        """Stop serving, remove our sockets; returns at once (threads blocked in NVML exit on their own).
+
+        It does not wait for a rebuild in progress (that one holds ``_lock``, perhaps inside a slow
+        NVML call): it tears down what exists and the build stops whatever it starts afterwards.
+        """
+        with self._state:
             if not self._started:
                 return
-            self._shutdown()
-            self.events.info("stopped")
-        self._commands.put(("stop", None))
+            self._started = False
+            self._stopping = True
+            self._state.notify_all()
+        self._shutdown()
+        self.events.info("stopped")
+        self._post("stop", None)
 
     def request_rebuild(self, reason: str = "sighup") -> None:
         """Ask ``run()`` to rebuild (safe from a signal handler)."""
-        self._commands.put(("rebuild", reason))
+        self._post("rebuild", reason)
 
     def request_stop(self, reason: str = "signal") -> None:
         """Ask ``run()`` to stop and return (safe from a signal handler)."""
-        self._commands.put(("stop", reason))
+        self._post("stop", reason)
+
+    @property
+    def signal_fd(self) -> int:
+        """For ``signal.set_wakeup_fd``: each byte written is a signal number for run() to act on."""
+        return self._wake_w
+
+    def _post(self, command: str, arg: Any) -> None:
+        self._commands.append((command, arg))  # deque.append is atomic: no lock a handler could meet
+        try:
+            os.write(self._wake_w, bytes([_POSTED]))
+        except BlockingIOError:  # the pipe is full of wake-ups: run() is awake and will drain the deque
+            pass
+
+    def _next_commands(self) -> list[tuple[str, Any]]:
+        """Block until something arrives; every command since, in the order it came."""
+        data = os.read(self._wake_r, 4096)
+        commands: list[tuple[str, Any]] = []
+        for byte in data:
+            if byte == _POSTED:
+                while self._commands:
+                    commands.append(self._commands.popleft())
+            elif byte in SIGNAL_COMMANDS:
+                commands.append(SIGNAL_COMMANDS[byte])
+        return commands
 
     def run(self) -> None:
-        """start(), then serve until stop() or request_stop(); rebuilds on request_rebuild()."""
+        """start(), then serve until stop() or request_stop(); rebuilds on request_rebuild().
+
+        Rebuilds run on their own thread so that a stop is answered while one is in progress;
+        rebuilds asked for while one waits to run become one (it reads the config file and
+        enumerates NVML afresh, so it sees whatever the later ones would have seen).
+        """
         self.start()
+        rebuilder = threading.Thread(target=self._rebuild_loop, name="plugin-rebuilder", daemon=True)
+        rebuilder.start()
         try:
             while True:
-                command, arg = self._commands.get()
-                if command == "stop":
-                    if arg:
-                        self.events.info("exiting", reason=arg)
-                    return
-                if command == "rebuild":
-                    self.rebuild(arg)
+                for command, arg in self._next_commands():
+                    if command == "stop":
+                        if arg:
+                            self.events.info("exiting", reason=arg)
+                        return
+                    if command == "rebuild":
+                        self._want_rebuild(arg)
         finally:
             self.stop()
 
+    def _want_rebuild(self, reason: str) -> None:
+        with self._state:
+            if self._rebuild_wanted is not None:
+                self.events.info("rebuild-coalesced", reason=reason, pending=self._rebuild_wanted)
+                return
+            self._rebuild_wanted = reason
+            self._state.notify_all()
+
+    def _rebuild_loop(self) -> None:
+        while True:
+            with self._state:
+                self._state.wait_for(lambda: self._rebuild_wanted is not None or self._stopping)
+                if self._stopping:
+                    return
+                reason, self._rebuild_wanted = self._rebuild_wanted, None
+            assert reason is not None
+            try:
+                self.rebuild(reason)
+            except Exception as exc:  # a rebuild never exits the plugin; the next signal may succeed
+                self.events.error("rebuild-failed", error=f"{type(exc).__name__}: {exc}")
+
+    def _started_unless_stopped(self, undo: Callable[[], None] | None = None) -> None:
+        """After the build started something: raise _Stopped (undoing it) when a stop came meanwhile."""
+        with self._state:
+            if not self._stopping:
+                return
+        if undo is not None:
+            undo()
+        raise _Stopped
+
     # -- generations -----------------------------------------------------------------------
     def _shutdown(self) -> None:
-        self._started = False
-        if self._watcher is not None:
-            self._watcher.stop()
-            self._watcher = None
+        with self._state:
+            self._started = False
+            self._stopping = True
+            self._state.notify_all()
+            watcher, self._watcher = self._watcher, None
+            timer, self._retry_timer = self._retry_timer, None
+        if watcher is not None:
+            watcher.stop()
+        if timer is not None:
+            timer.cancel()
         self._teardown()
 
     def _init_failed(self, message: str) -> None:
@@ -217,10 +327,13 @@ class PluginManager:
     def _build(self) -> None:
         self._count += 1
         gen = _Generation(self._count)
-        self._gen = gen
-        if self._retry_timer is not None:
-            self._retry_timer.cancel()
-            self._retry_timer = None
+        with self._state:
+            if self._stopping:
+                raise _Stopped
+            self._gen = gen
+            timer, self._retry_timer = self._retry_timer, None
+        if timer is not None:
+            timer.cancel()
         probe = Probe(self.nvml, self.config.driver_root_ctr_path)
         try:
             choice = choose_strategy(self.config, probe)
@@ -243,6 +356,7 @@ class PluginManager:
                 self._init_failed(f"failed to initialize NVML: {describe(exc)}")
                 return
             gen.nvml_initialised = True
+            self._started_unless_stopped()
         try:
             inventory = take_inventory(self.config, self.nvml, choice.strategy, self._known)
         except InitError as exc:
@@ -291,11 +405,17 @@ class PluginManager:
             except NVMLError as exc:
                 self._init_failed(f"health monitor could not start: {describe(exc)}")
                 return
+            self._started_unless_stopped(gen.monitor.stop)
         try:
-            for server in gen.servers.values():
+            for server in list(gen.servers.values()):
                 if server.resource.mps:
                     self._wait_for_mps(server.resource.name)
-                server.start()
+                # Under _state: a stop either comes first (and we start nothing) or tears this
+                # server down after it started; never a socket created after the stop returned.
+                with self._state:
+                    if self._stopping:
+                        raise _Stopped
+                    server.start()
         except ServerStartError as exc:
             self.events.error("serve-failed", error=str(exc), retry_in=f"{self.config.restart_delay_s:g}s")
             self._schedule_retry()
@@ -311,6 +431,7 @@ class PluginManager:
                 on_registered=functools.partial(self._registered, gen),
                 clock=self.clock,
             )
+            self._started_unless_stopped(gen.registrar.stop)
             gen.registrar.start()
 
     def _wait_for_mps(self, resource: str) -> None:
@@ -322,27 +443,31 @@ class PluginManager:
         self.events.info("mps-daemon-healthy", resource=resource)
 
     def _teardown(self) -> None:
-        gen = self._gen
-        if gen.registrar is not None:
-            gen.registrar.stop()
-        for rescuer in gen.rescuers:
-            rescuer.stop()
-        if gen.monitor is not None:
-            gen.monitor.stop()
-        for server in gen.servers.values():
-            server.stop()
-            self.events.info("server-stopped", resource=server.resource.name, socket=server.socket_path)
-        if gen.nvml_initialised:
-            gen.nvml_initialised = False
+        """Stop the current generation (a rebuild's, or a stop's while a rebuild builds one)."""
+        with self._state:
+            gen = self._gen
+            self._gen = _Generation(gen.number)
+            if gen.registrar is not None:
+                gen.registrar.stop()
+            for rescuer in list(gen.rescuers):
+                rescuer.stop()
+            if gen.monitor is not None:
+                gen.monitor.stop()
+            for server in list(gen.servers.values()):
+                server.stop()
+                self.events.info("server-stopped", resource=server.resource.name, socket=server.socket_path)
+            shutdown, gen.nvml_initialised = gen.nvml_initialised, False
+        if shutdown:
             try:
                 self.nvml.nvmlShutdown()
             except Exception:
                 pass
         self._scores.pop(gen.number, None)
-        self._gen = _Generation(gen.number)
 
     def _schedule_retry(self) -> None:
-        self._retry_timer = self.clock.call_later(self.config.restart_delay_s, self._retry_due)
+        with self._state:
+            if not self._stopping:
+                self._retry_timer = self.clock.call_later(self.config.restart_delay_s, self._retry_due)
 
     def _retry_due(self) -> None:
         """Rebuild after a failed start, as NVIDIA restarts its plugins (also without ``run()``)."""

@@ -203,3 +203,90 @@ def test_a_kubelet_socket_in_a_missing_directory_exits_2(sockdir: str, capsys) -
         f"--kubelet-socket '{sockdir}/k/kubelet.sock': its directory does not exist"
         in capsys.readouterr().err
     )
+
+
+# Runs ``python -m plugin``'s main() in the main thread of a child process; a helper thread sends
+# the signals named on the command line to ITSELF (pthread_kill), once the plugin serves. The kernel
+# may hand a process-wide signal to any thread (a gRPC thread, say); here it always lands on a
+# thread other than the main one, so the case is the same every run. With "slow-rebuild", every
+# NVML device count takes 30 s from the SIGHUP on, and the next signal waits until the rebuild has
+# torn the first generation down (it is then stuck in NVML).
+SIGNALLER = """
+import signal, sys, threading
+import plugin.__main__ as entry
+from plugin.manager import PluginManager
+
+signals, mode = sys.argv[1].split(","), sys.argv[2]
+served, torn_down, nodes = threading.Event(), threading.Event(), []
+make_nvml, start, teardown = entry.make_nvml, PluginManager.start, PluginManager._teardown
+
+def keep_node(*args):
+    nodes.append(make_nvml(*args))
+    return nodes[-1]
+
+def started(self):
+    start(self)
+    served.set()
+
+def tore_down(self):
+    teardown(self)
+    torn_down.set()
+
+def signaller():
+    served.wait()
+    for name in signals:
+        if name == "SIGHUP" and mode == "slow-rebuild":
+            nodes[0].add_latency("nvmlDeviceGetCount", 30)
+        signal.pthread_kill(threading.get_ident(), getattr(signal, name))
+        if name == "SIGHUP" and mode == "slow-rebuild":
+            torn_down.wait()
+
+entry.make_nvml, PluginManager.start, PluginManager._teardown = keep_node, started, tore_down
+threading.Thread(target=signaller, daemon=True).start()
+sys.exit(entry.main(sys.argv[3:]))
+"""
+
+
+def run_signalled(sockdir: str, signals: str, mode: str = "") -> subprocess.CompletedProcess[str]:
+    argv = ["--nvml", "sim:2xH100", "--socket-dir", sockdir, "--kubelet-socket", f"{sockdir}/kubelet.sock"]
+    return subprocess.run(
+        [sys.executable, "-c", SIGNALLER, signals, mode, *argv],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=10,  # the harness's shutdown deadline (harness/launchers/subprocess.py)
+    )
+
+
+def test_a_sigterm_right_after_a_sighup_on_another_thread_ends_the_plugin(
+    kubelet: FakeKubelet, sockdir: str
+) -> None:
+    """Before: the main thread slept in queue.get() and never ran the handlers (hung every time)."""
+    result = run_signalled(sockdir, "SIGHUP,SIGTERM")
+    assert result.returncode == 0, result.stderr
+    assert "exiting reason=SIGTERM" in result.stderr
+    assert not os.path.exists(f"{sockdir}/nvidia-gpu.sock")
+
+
+def test_a_sigterm_before_a_sighup_ends_the_plugin_without_a_rebuild(
+    kubelet: FakeKubelet, sockdir: str
+) -> None:
+    result = run_signalled(sockdir, "SIGTERM,SIGHUP")
+    assert result.returncode == 0, result.stderr
+    assert "exiting reason=SIGTERM" in result.stderr and "rebuild reason" not in result.stderr
+    assert not os.path.exists(f"{sockdir}/nvidia-gpu.sock")
+
+
+def test_a_sigterm_during_a_rebuild_stuck_in_nvml_ends_the_plugin_within_the_deadline(
+    kubelet: FakeKubelet, sockdir: str
+) -> None:
+    """Before: the rebuild ran on the main thread, so SIGTERM waited for NVML's 30 s."""
+    result = run_signalled(sockdir, "SIGHUP,SIGTERM", "slow-rebuild")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    rebuild = next(i for i, line in enumerate(lines) if "rebuild reason=sighup" in line)
+    exiting = next(i for i, line in enumerate(lines) if "exiting reason=SIGTERM" in line)
+    assert rebuild < exiting, result.stderr
+    assert not os.path.exists(f"{sockdir}/nvidia-gpu.sock")
+    assert kubelet.violations == []
