@@ -275,6 +275,33 @@ def validate(config: Config) -> None:
     for attr in ("driver_root", "dev_root"):
         if not getattr(config, attr):
             raise ConfigError(f"invalid --{attr.replace('_', '-')} option: empty path" + _from(config, attr))
+    _check_socket_paths(config)
+
+
+def _check_socket_paths(config: Config) -> None:
+    """Socket paths are absolute; an empty --kubelet-socket (never register) needs --socket-dir.
+
+    NVIDIA's plugin takes both as given: an empty --kubelet-socket skips registration and watches
+    ``.``, a relative one is dialled and watched relative to the working directory. Ours derives
+    its socket directory from the kubelet socket's, so either would serve in the working directory,
+    where no kubelet looks: a value from an unset variable (``--kubelet-socket=$SOCK``) would give
+    a plugin that runs and is never used.
+    """
+    if config.kubelet_socket and not os.path.isabs(config.kubelet_socket):
+        raise ConfigError(
+            f"invalid --kubelet-socket option: {config.kubelet_socket!r} is not an absolute path"
+            + _from(config, "kubelet_socket")
+        )
+    if config.socket_dir and not os.path.isabs(config.socket_dir):
+        raise ConfigError(
+            f"invalid --socket-dir option: {config.socket_dir!r} is not an absolute path"
+            + _from(config, "socket_dir")
+        )
+    if not config.kubelet_socket and not config.socket_dir:
+        raise ConfigError(
+            "invalid --kubelet-socket option: empty (never register) needs --socket-dir to say where "
+            "to serve" + _from(config, "kubelet_socket")
+        )
 
 
 def check_socket_dirs(config: Config) -> None:

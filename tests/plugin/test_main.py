@@ -9,8 +9,11 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 
+from deviceplugin.v1beta1 import api_pb2 as pb
+from deviceplugin.v1beta1 import api_pb2_grpc, unix_target
 from fake_kubelet import FakeKubelet
 from fake_nvml import FakeNVML
 
@@ -290,3 +293,56 @@ def test_a_sigterm_during_a_rebuild_stuck_in_nvml_ends_the_plugin_within_the_dea
     assert rebuild < exiting, result.stderr
     assert not os.path.exists(f"{sockdir}/nvidia-gpu.sock")
     assert kubelet.violations == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "needle"),
+    [
+        (
+            ["--kubelet-socket="],
+            {},
+            "invalid --kubelet-socket option: empty (never register) needs --socket-dir",
+        ),
+        ([], {"KUBELET_SOCKET": ""}, "needs --socket-dir to say where to serve (from environment variable"),
+        (["--kubelet-socket", "kubelet.sock"], {}, "'kubelet.sock' is not an absolute path"),
+        (
+            ["--kubelet-socket=", "--socket-dir", "."],
+            {},
+            "invalid --socket-dir option: '.' is not an absolute",
+        ),
+    ],
+    ids=["empty-flag", "empty-env", "relative", "relative-socket-dir"],
+)
+def test_a_socket_path_that_would_serve_in_the_working_directory_exits_2(
+    sockdir: str, argv: list[str], env: dict[str, str], needle: str
+) -> None:
+    """Before: the plugin served nvidia-gpu.sock in its working directory, where no kubelet looks."""
+    result = subprocess.run(
+        [sys.executable, "-m", "plugin", "--nvml", "sim:1xT4", *argv],
+        cwd=sockdir,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        timeout=20,
+    )
+    assert result.returncode == 2, result.stderr
+    assert needle in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert os.listdir(sockdir) == []
+
+
+def test_an_empty_kubelet_socket_with_a_socket_dir_serves_without_registering(
+    sockdir: str, kubelet: FakeKubelet, procs: list
+) -> None:
+    served = f"{sockdir}/served"
+    os.mkdir(served)
+    proc = run_plugin("--nvml", "sim:1xT4", "--kubelet-socket=", "--socket-dir", served)
+    procs.append(proc)
+    with grpc.insecure_channel(unix_target(f"{served}/nvidia-gpu.sock")) as channel:
+        options = api_pb2_grpc.DevicePluginStub(channel).GetDevicePluginOptions(
+            pb.Empty(), timeout=30, wait_for_ready=True
+        )
+    assert options.get_preferred_allocation_available
+    proc.send_signal(signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 0, stderr
+    assert "registered" not in stderr and kubelet.log.events(kind="register") == []
