@@ -129,11 +129,10 @@ class PluginManager:
     def start(self) -> None:
         """Build the first generation and register it; raises InitError with --fail-on-init-error."""
         with self._lock:
-            if self._started:
-                return
             with self._state:
+                if self._started or self._stopping:
+                    return  # a stopped manager stays stopped (run() may get its SIGTERM before this)
                 self._started = True
-                self._stopping = False
             nvml = getattr(self.nvml, "__name__", type(self.nvml).__name__)
             self.events.info(
                 "starting",
@@ -147,10 +146,17 @@ class PluginManager:
             os.makedirs(self.config.plugin_socket_dir, mode=0o750, exist_ok=True)
             if self.config.kubelet_socket:
                 os.makedirs(os.path.dirname(self.config.kubelet_socket) or ".", mode=0o750, exist_ok=True)
-                self._watcher = KubeletSocketWatcher(
+                watcher = KubeletSocketWatcher(
                     self.config.kubelet_socket, self._kubelet_restarted, self.events
                 )
-                self._watcher.start()
+                watcher.start()
+                with self._state:
+                    keep = not self._stopping
+                    if keep:
+                        self._watcher = watcher
+                if not keep:  # a stop came meanwhile
+                    watcher.stop()
+                    return
             try:
                 self._build()
             except _Stopped:
@@ -202,13 +208,12 @@ class PluginManager:
         NVML call): it tears down what exists and the build stops whatever it starts afterwards.
         """
         with self._state:
-            if not self._started:
-                return
-            self._started = False
-            self._stopping = True
+            started, self._started = self._started, False
+            self._stopping = True  # also before start(): then start() builds nothing
             self._state.notify_all()
-        self._shutdown()
-        self.events.info("stopped")
+        if started:
+            self._shutdown()
+            self.events.info("stopped")
         self._post("stop", None)
 
     def request_rebuild(self, reason: str = "sighup") -> None:
@@ -246,16 +251,30 @@ class PluginManager:
     def run(self) -> None:
         """start(), then serve until stop() or request_stop(); rebuilds on request_rebuild().
 
-        Rebuilds run on their own thread so that a stop is answered while one is in progress;
+        start() and rebuilds run on their own thread so that a stop is answered while one is in
+        progress (start()'s InitError is raised here);
         rebuilds asked for while one waits to run become one (it reads the config file and
         enumerates NVML afresh, so it sees whatever the later ones would have seen).
         """
-        self.start()
-        rebuilder = threading.Thread(target=self._rebuild_loop, name="plugin-rebuilder", daemon=True)
-        rebuilder.start()
+        failed: list[BaseException] = []
+
+        def build() -> None:
+            try:
+                self.start()
+            except BaseException as exc:  # InitError: python -m plugin exits 1
+                failed.append(exc)
+                self._post("start-failed", None)
+                return
+            self._rebuild_loop()
+
+        # The first build too: a SIGTERM while it waits for a slow kubelet (Register) or NVML is
+        # answered at once.
+        threading.Thread(target=build, name="plugin-builder", daemon=True).start()
         try:
             while True:
                 for command, arg in self._next_commands():
+                    if command == "start-failed":
+                        raise failed[0]
                     if command == "stop":
                         if arg:
                             self.events.info("exiting", reason=arg)

@@ -6,8 +6,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -211,25 +214,37 @@ def test_a_kubelet_socket_in_a_missing_directory_exits_2(sockdir: str, capsys) -
 # Runs ``python -m plugin``'s main() in the main thread of a child process; a helper thread sends
 # the signals named on the command line to ITSELF (pthread_kill), once the plugin serves. The kernel
 # may hand a process-wide signal to any thread (a gRPC thread, say); here it always lands on a
-# thread other than the main one, so the case is the same every run. With "slow-rebuild", every
-# NVML device count takes 30 s from the SIGHUP on, and the next signal waits until the rebuild has
-# torn the first generation down (it is then stuck in NVML).
+# thread other than the main one, so the case is the same every run. Modes:
+# - "slow-rebuild": every NVML device count takes 30 s from the SIGHUP on, and the next signal waits
+#   until the rebuild has torn the first generation down (it is then stuck in NVML);
+# - "registering": the signals go once the first Register call has started (Register may take 60 s).
 SIGNALLER = """
-import signal, sys, threading
+import dataclasses, signal, sys, threading
 import plugin.__main__ as entry
+import plugin.registration as registration
 from plugin.manager import PluginManager
 
 signals, mode = sys.argv[1].split(","), sys.argv[2]
 served, torn_down, nodes = threading.Event(), threading.Event(), []
-make_nvml, start, teardown = entry.make_nvml, PluginManager.start, PluginManager._teardown
+make_nvml, load_config, register = entry.make_nvml, entry.load_config, registration.register
+start, teardown = PluginManager.start, PluginManager._teardown
 
 def keep_node(*args):
     nodes.append(make_nvml(*args))
     return nodes[-1]
 
+def patient(*args):
+    return dataclasses.replace(load_config(*args), register_timeout_s=60)
+
 def started(self):
     start(self)
-    served.set()
+    if mode != "registering":
+        served.set()
+
+def registering(*args):
+    if mode == "registering":
+        served.set()
+    return register(*args)
 
 def tore_down(self):
     teardown(self)
@@ -244,7 +259,8 @@ def signaller():
         if name == "SIGHUP" and mode == "slow-rebuild":
             torn_down.wait()
 
-entry.make_nvml, PluginManager.start, PluginManager._teardown = keep_node, started, tore_down
+entry.make_nvml, entry.load_config, registration.register = keep_node, patient, registering
+PluginManager.start, PluginManager._teardown = started, tore_down
 threading.Thread(target=signaller, daemon=True).start()
 sys.exit(entry.main(sys.argv[3:]))
 """
@@ -346,3 +362,40 @@ def test_an_empty_kubelet_socket_with_a_socket_dir_serves_without_registering(
     _, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 0, stderr
     assert "registered" not in stderr and kubelet.log.events(kind="register") == []
+
+
+class _SilentKubelet(api_pb2_grpc.RegistrationServicer):
+    """A kubelet whose Register never answers (until released)."""
+
+    def __init__(self, socket_path: str) -> None:
+        self.release = threading.Event()
+        self.calls = threading.Event()
+        self.server = grpc.server(ThreadPoolExecutor(max_workers=2))
+        api_pb2_grpc.add_RegistrationServicer_to_server(self, self.server)  # type: ignore[no-untyped-call]
+        self.server.add_insecure_port(unix_target(socket_path))
+        self.server.start()
+
+    def Register(self, request: pb.RegisterRequest, context: Any) -> pb.Empty:
+        self.calls.set()
+        self.release.wait()
+        return pb.Empty()
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.stop(grace=None)
+
+
+def test_a_sigterm_while_the_first_register_call_waits_ends_the_plugin(sockdir: str) -> None:
+    """Register waits 60 s here (the kubelet dials us and asks our options before it answers).
+
+    Before: start() ran on the main thread, so SIGTERM waited for Register's deadline.
+    """
+    kubelet = _SilentKubelet(f"{sockdir}/kubelet.sock")
+    try:
+        result = run_signalled(sockdir, "SIGTERM", "registering")
+        assert kubelet.calls.is_set()
+    finally:
+        kubelet.close()
+    assert result.returncode == 0, result.stderr
+    assert "exiting reason=SIGTERM" in result.stderr and "registered" not in result.stderr
+    assert not os.path.exists(f"{sockdir}/nvidia-gpu.sock")
