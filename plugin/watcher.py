@@ -26,6 +26,7 @@ class KubeletSocketWatcher:
         self._log = events
         self._inotify: INotify | None = None
         self._pipe: tuple[int, int] | None = None
+        self._pipe_lock = threading.Lock()  # the thread closes the pipe; stop() must not write after
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -36,11 +37,14 @@ class KubeletSocketWatcher:
         self._thread.start()
 
     def stop(self) -> None:
-        if self._pipe is not None:
-            try:
-                os.write(self._pipe[1], b"x")
-            except OSError:
-                pass
+        # After the thread ended (watch-lost) its descriptors are closed and their numbers may
+        # belong to another file by now: writing there would corrupt that file or socket.
+        with self._pipe_lock:
+            if self._pipe is not None:
+                try:
+                    os.write(self._pipe[1], b"x")
+                except OSError:
+                    pass
 
     def _run(self) -> None:
         assert self._inotify is not None and self._pipe is not None
@@ -63,5 +67,7 @@ class KubeletSocketWatcher:
                             self._log.error("rebuild-failed", error=f"{type(exc).__name__}: {exc}")
         finally:
             inotify.close()
-            os.close(stop_r)
-            os.close(stop_w)
+            with self._pipe_lock:
+                self._pipe = None
+                os.close(stop_r)
+                os.close(stop_w)
