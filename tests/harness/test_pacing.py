@@ -72,7 +72,9 @@ def test_a_hung_plugin_call_gets_its_verdict_at_the_deadline_without_waiting_it_
         "  - admit: {pod: p1, gpus: 1, fails: {regex: deadline}}\n",
     )
     assert result.status == "passed", result.report()
-    assert jumps(result, "call") >= 9.9 and jumps(result, "admit") >= 9.9
+    # Most of each deadline is jumped; what passes before the clock sees the case quiet is real
+    # time (about 0.1 s here, 0.3 s on a loaded machine).
+    assert jumps(result, "call") >= 9 and jumps(result, "admit") >= 9
     assert result.run_s < 10  # twice ten seconds of deadlines, judged without waiting them
 
 
