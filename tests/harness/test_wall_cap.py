@@ -69,7 +69,8 @@ def test_the_default_cap_comes_from_the_environment_and_ends_the_wait_in_progres
     assert result.failure.step.startswith(("step 2 (expect)", "step 3 (expect)"))
     assert f"{CASE_SECONDS.env}=N" in result.failure.message
     held = result.steps[-1]
-    assert held.status == "failed" and held.wall_s < 1.45, "the hold was cut short, not run to its end"
+    # Cut before its 1.5 s were up (by how much depends on when the process' start-up ended).
+    assert held.status == "failed" and held.wall_s < 1.5, "the hold was cut short, not run to its end"
 
 
 def test_a_case_within_its_cap_passes_untouched(write) -> None:
