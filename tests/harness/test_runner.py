@@ -53,6 +53,18 @@ def test_a_wrong_expectation_fails_with_step_expectation_observation_and_events(
     assert "last events" in report and "node     xid" in report
 
 
+def test_a_call_that_answers_differently_says_what_was_expected_with_its_templates_resolved(write) -> None:
+    result = run(
+        write,
+        "steps:\n" + REGISTERED + "  - call: {rpc: Allocate, devices: [gpu1],"
+        " expect: {envs: {NVIDIA_VISIBLE_DEVICES: '{gpu0.uuid}'}}}\n",
+    )
+    assert result.status == "failed"
+    assert result.failure is not None and "Allocate answered differently" in result.failure.message
+    gpu0 = next(g["uuid"] for g in result.gpus if g["alias"] == "gpu0")
+    assert gpu0 in result.failure.expectation and "{gpu0.uuid}" not in result.failure.expectation
+
+
 def test_teardown_removes_the_socket_dir_even_when_a_step_fails(write) -> None:
     result = run(write, "steps:\n  - expect: {capacity: 9, within: 100ms}\n")
     assert result.status == "failed"
