@@ -101,4 +101,8 @@ def call_unary(
     try:
         return future.result()
     except grpc.RpcError as error:
+        if error.code() == grpc.StatusCode.DEADLINE_EXCEEDED and clock.now() >= deadline:
+            # gRPC's own timer for our deadline fired before the clock wait saw it; its text
+            # varies ("Deadline Exceeded", under load "Stream removed"): Go reports its context's.
+            raise deadline_error() from None
         raise from_rpc_error(error) from None

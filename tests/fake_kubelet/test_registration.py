@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
@@ -125,14 +126,23 @@ def test_endpoint_paths_longer_than_a_unix_socket_allows_fail_to_dial(kubelet, m
 
 
 def test_a_plugin_whose_open_streams_hold_every_worker_cannot_answer_options_and_register_fails(
-    make_kubelet, make_plugin
+    make_kubelet, make_plugin, clock
 ):
-    kubelet = make_kubelet(call_timeout=1.0)
+    # The verdict comes from the virtual clock, once the starved call is on its way: the calls
+    # that must succeed keep the kubelet's default deadline and a response budget no load reaches.
+    kubelet = make_kubelet(response_budget=60.0)
     plugin = make_plugin(max_workers=2)
     plugin.register(kubelet.socket_path)  # stream 1 holds a worker
     plugin.register(kubelet.socket_path)  # the old stream stays open: stream 2 holds the other
     plugin.wait_for_calls("ListAndWatch", 2)
-    error = rejection(plugin, kubelet)
+    since = kubelet.log.last_seq
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(rejection, plugin, kubelet, timeout=60.0)
+        kubelet.wait_for_event(
+            "call_started", since=since, where=lambda e: e.data["method"] == "GetDevicePluginOptions"
+        )
+        clock.advance(kubelet.call_timeout)
+        error = pending.result(30)
     assert error.details() == (
         "failed to get device plugin options: "
         "rpc error: code = DeadlineExceeded desc = context deadline exceeded"
