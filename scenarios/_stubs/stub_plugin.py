@@ -27,7 +27,6 @@ usage: python stub_plugin.py SOCKET_DIR KUBELET_SOCKET [PLUGINS_REGISTRY]
 from __future__ import annotations
 
 import os
-import queue
 import signal
 import sys
 import threading
@@ -43,6 +42,7 @@ from deviceplugin.v1beta1 import unix_target
 
 env = os.environ.get
 _PRINT = threading.Lock()
+_SIGNALS = {signal.SIGHUP, signal.SIGTERM}
 
 
 def say(instance: str, *words: object) -> None:
@@ -202,13 +202,14 @@ def main() -> None:
             leaving = instances[-1] if env("STUB_LEAVE") == "B" else instances[0]
             threading.Thread(target=leaving.stop, daemon=True).start()
 
-    # The handlers only queue the signal (SimpleQueue.put is safe in a handler); the main loop acts.
-    # A handler that did the work itself could interrupt say() while it holds the print lock and
-    # deadlock on it; and handlers come first because a scenario may signal as soon as it reads
-    # "registered", and a SIGHUP before the handler would kill the process.
-    signals: queue.SimpleQueue[int] = queue.SimpleQueue()
-    signal.signal(signal.SIGHUP, lambda signum, frame: signals.put(signum))
-    signal.signal(signal.SIGTERM, lambda signum, frame: signals.put(signum))
+    # SIGHUP and SIGTERM are blocked before any thread exists (gRPC's threads inherit the mask)
+    # and taken one at a time by sigwait in the loop below: no handler, so none can interrupt
+    # say() while it holds the print lock, and a signal sent as soon as a scenario reads
+    # "registered" waits, pending, until the loop takes it. (With a handler queueing it for a
+    # blocking SimpleQueue.get, a SIGHUP that lands after the main thread's last signal check but
+    # before it blocks would never wake it.) Only the main thread exists here: the imports start
+    # no other.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     if env("STUB_WATCHER") == "1":
         registry = sys.argv[3]
         os.makedirs(registry, exist_ok=True)
@@ -218,7 +219,7 @@ def main() -> None:
         first.serve(os.path.join(socket_dir, endpoint))
         register(first, kubelet)
     hups = 0
-    while signals.get() != signal.SIGTERM:
+    while signal.sigwait(_SIGNALS) != signal.SIGTERM:
         hups += 1
         on_hup(hups)
     for stub in instances:
