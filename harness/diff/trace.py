@@ -3,12 +3,16 @@
 A :class:`Trace` is drawn from a case's observation log (``Result.events``): for every action
 step of the scenario (``expect`` steps only wait, so what is seen while one waits belongs to the
 action before it; what happens before the first action belongs to "start"), the kubelet-visible
-facts that action produced (registrations, options, the device
-sets and their health over time, Allocate / GetPreferredAllocation / PreStartContainer answers
-and errors, admissions, direct calls, plugin exits) and when they happened relative to the
-step's start. Nothing of the plugin's own output is used: two plugins that log differently but
+facts that action produced (registrations, options, the device sets and their health over time,
+Allocate / GetPreferredAllocation / PreStartContainer answers and errors, admissions, direct
+calls, plugin exits) and when they happened relative to the step's start, or to the plugin's
+launch when it was launched during that step (its ``start``, or its ``exec`` where a launcher
+builds a world first: the namespace launcher's seconds of mounts are the harness's, not the
+plugin's). Nothing of the plugin's own output is used: two plugins that log differently but
 answer the kubelet alike have equal traces. IDs that are fresh in every answer (the version-4
-UUID in a CDI annotation key) are written ``<uuid>`` so they do not count as differences.
+UUID in a CDI annotation key) are written ``<uuid>`` so they do not count as differences. A
+GetPreferredAllocation answer is kept as a sorted set: the kubelet reads it as one
+(``sets.New(resp.ContainerResponses[0].DeviceIDs...)``), so its order is not a difference.
 """
 
 from __future__ import annotations
@@ -78,7 +82,7 @@ def trace(result: Any) -> Trace:
     """The kubelet-visible trace of a finished case (a :class:`harness.result.Result`)."""
     norm = _Normalizer(result.gpus)
     steps: dict[int, StepTrace] = {SETUP: StepTrace(SETUP, "start")}
-    current, start = steps[SETUP], 0.0
+    current, start, launched = steps[SETUP], 0.0, 0.0
     last_devices: dict[str, list[str]] = {}
     for event in result.events:
         source, kind, data, t = event["source"], event["kind"], event.get("data", {}), float(event["t"])
@@ -95,13 +99,19 @@ def trace(result: Any) -> Trace:
             continue
         if source == "harness" and kind == "teardown":
             break
+        since = max(start, launched)  # a milestone's time counts from the step, or the launch in it
         if source == "harness" and kind == "rpc":
-            _add(current, f"call {data.get('rpc')}", norm(data.get("error") or data.get("answer")))
+            answer = data.get("error") or data.get("answer")
+            if data.get("rpc") == "GetPreferredAllocation" and isinstance(answer, list):
+                answer = sorted(answer)
+            _add(current, f"call {data.get('rpc')}", norm(answer))
+        elif source == "plugin" and kind in ("start", "exec"):
+            launched = t
         elif source == "plugin" and kind == "exit":
             _add(current, "plugin exit code", data.get("code"))
-            _mark(current, "plugin exited", t, start)
+            _mark(current, "plugin exited", t, since)
         elif source == "kubelet":
-            _kubelet(current, kind, norm(data), t, start, last_devices)
+            _kubelet(current, kind, norm(data), t, since, last_devices)
     _settle(current, last_devices)
     return Trace(str(result.status), result.failure.step if result.failure else "", steps)
 
@@ -144,7 +154,8 @@ def _kubelet(
             for part, value in (data.get("response") or {}).items():
                 _add(step, f"{name} {who} {part}", value)
         elif kind == "preferred_allocation":
-            _add(step, f"{name} {who}", data.get("response"))
+            response = data.get("response")
+            _add(step, f"{name} {who}", sorted(response) if isinstance(response, list) else response)
     elif kind == "admit":
         _add(
             step, f"admission {data.get('pod')}", {k: data.get(k) for k in ("admitted", "reason", "message")}

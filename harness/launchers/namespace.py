@@ -78,8 +78,8 @@ class NamespaceLauncher(SubprocessLauncher):
             os.close(write_end)
             self.pass_fds = ()
         try:
-            if self.proc is not None:
-                _wait_for_eof(read_end, READY_TIMEOUT_S)
+            if self.proc is not None and _wait_for_eof(read_end, READY_TIMEOUT_S):
+                self.log.append("plugin", "exec")  # the command runs from here: a launch's own time
         finally:
             os.close(read_end)
 
@@ -137,10 +137,11 @@ class NamespaceLauncher(SubprocessLauncher):
         return os.path.join(os.path.dirname(self.spec.socket_dir.rstrip("/")), "ns")
 
 
-def _wait_for_eof(fd: int, timeout: float) -> None:
-    """Read ``fd`` until its writer is gone (nsinit exec'd or exited), or ``timeout`` passes."""
+def _wait_for_eof(fd: int, timeout: float) -> bool:
+    """Read ``fd`` until its writer is gone (nsinit exec'd or exited): True; False when ``timeout`` passes."""
     deadline = time.monotonic() + timeout
     while (left := deadline - time.monotonic()) > 0:
         ready, _, _ = select.select([fd], [], [], left)
         if ready and not os.read(fd, 512):
-            return
+            return True
+    return False

@@ -28,10 +28,13 @@ def test_start_returns_once_the_command_runs_so_a_signal_reaches_the_plugin(tmp_
         kubelet_socket=str(socket_dir / "kubelet.sock"),
         command=f"{sleep} 30",
     )
-    launcher = namespace.NamespaceLauncher(spec, ObservationLog())
+    log = ObservationLog()
+    launcher = namespace.NamespaceLauncher(spec, log)
     try:
         launcher.start()
         assert launcher.proc is not None
+        # the exec is logged, after the start: harness diff times the plugin from there
+        assert [e.kind for e in log.events("plugin")] == ["start", "exec"]
         assert os.readlink(f"/proc/{launcher.proc.pid}/exe") == os.path.realpath(sleep)
         launcher.sighup()  # sleep dies of it: the signal reached the command itself
         launcher.proc.wait(5)

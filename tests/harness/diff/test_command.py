@@ -11,11 +11,23 @@ steps:
   - expect: {allocatable: '{gpus}', within: 5s}
   - admit: {pod: p1, gpus: 1}
 """
+# facts only: a process's interpreter start takes seconds on a loaded machine (test_compare.py times)
+FACTS = ["--tolerance", "60s"]
 
 
 def test_the_same_plugin_two_ways_shows_no_difference_and_exits_0(write, tmp_path, capsys) -> None:
     write("s/pod.yaml", CASE)
-    args = ["diff", str(tmp_path / "s"), "--plugin-a", "ours", "--plugin-b", PROCESS, "--profile-b", "ours"]
+    args = [
+        "diff",
+        str(tmp_path / "s"),
+        "--plugin-a",
+        "ours",
+        "--plugin-b",
+        PROCESS,
+        "--profile-b",
+        "ours",
+        *FACTS,
+    ]
     assert main([*args, "--reports-dir", str(tmp_path / "r")]) == 0
     assert "no kubelet-visible difference in 1 case " in capsys.readouterr().out
     page = (tmp_path / "r" / "latest" / "index.html").read_text()
@@ -27,7 +39,10 @@ def test_a_plugin_that_answers_allocate_differently_is_shown_field_by_field(writ
     write("s/pod.yaml", CASE)
     b = PROCESS + " --device-id-strategy index"
     assert (
-        main(["diff", str(tmp_path / "s"), "--plugin-a", "ours", "--plugin-b", b, "--reports-dir", ""]) == 1
+        main(
+            ["diff", str(tmp_path / "s"), "--plugin-a", "ours", "--plugin-b", b, "--reports-dir", "", *FACTS]
+        )
+        == 1
     )
     out = capsys.readouterr().out
     assert "Allocate p1/main envs" in out and '"NVIDIA_VISIBLE_DEVICES": "0"' in out

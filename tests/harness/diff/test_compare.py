@@ -114,3 +114,45 @@ def test_a_difference_that_lasts_is_reported_once_where_it_began() -> None:
     other.events.insert(-1, ev(1.8, "harness", "step", index=4, step="kubelet", text="kubelet restart"))
     diffs = compare("c", trace(longer), trace(other))
     assert [d.step for d in diffs] == ["step 2: XID 79 on gpu0"]
+
+
+def launched(setup_s: float, preferred: list[str], register_after_s: float = 0.01):
+    """A case whose plugin registers ``register_after_s`` after its launch, which took
+    ``setup_s`` of the launcher's own set-up (nsinit's mounts), then answers a direct
+    GetPreferredAllocation with ``preferred``."""
+    exec_t = 0.05 + setup_s
+    return result(
+        [
+            ev(0.05, "plugin", "start", launcher="NamespaceLauncher"),
+            *([ev(exec_t, "plugin", "exec")] if setup_s else []),
+            ev(
+                exec_t + register_after_s,
+                "kubelet",
+                "register",
+                resource="nvidia.com/gpu",
+                endpoint="nvidia-gpu.sock",
+                version="v1beta1",
+                accepted=True,
+                reason=None,
+            ),
+            ev(exec_t + 0.1, "harness", "step", index=1, step="call", text="call GetPreferredAllocation"),
+            ev(exec_t + 0.2, "harness", "rpc", rpc="GetPreferredAllocation", answer=preferred),
+            ev(exec_t + 0.3, "harness", "teardown", status="passed"),
+        ]
+    )
+
+
+def test_registration_is_timed_from_the_plugins_exec_not_the_launchers_set_up() -> None:
+    # NVIDIA's plugin under the namespace launcher registered 2.0-2.7 s into each case, ours
+    # in-process in 0.01-0.8 s: all of it was nsinit's mounts before the exec.
+    a, b = launched(0.0, [GPU]), launched(2.5, [GPU])
+    assert compare("c", trace(a), trace(b)) == []
+    (late,) = compare("c", trace(a), trace(launched(2.5, [GPU], register_after_s=2.0)))
+    assert (late.step, late.aspect, late.a, late.b) == ("start", "time registered", "0.010s", "2.000s")
+
+
+def test_a_preferred_allocation_is_a_set_to_the_kubelet_so_its_order_is_no_difference() -> None:
+    other = "GPU-99999999-2222-3333-4444-555555555555"
+    assert compare("c", trace(launched(0, [GPU, other])), trace(launched(0, [other, GPU]))) == []
+    (diff,) = compare("c", trace(launched(0, [GPU, other])), trace(launched(0, [GPU])))
+    assert diff.aspect == "call GetPreferredAllocation"
