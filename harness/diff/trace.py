@@ -11,12 +11,15 @@ builds a world first: the namespace launcher's seconds of mounts are the harness
 plugin's). Nothing of the plugin's own output is used: two plugins that log differently but
 answer the kubelet alike have equal traces. IDs that are fresh in every answer (the version-4
 UUID in a CDI annotation key) are written ``<uuid>`` so they do not count as differences. A
+resource's first registration after the plugin's launch or the kubelet's start belongs to that
+step (see :class:`_Trigger`), and registrations of different resources are not ordered. A
 GetPreferredAllocation answer is kept as a sorted set: the kubelet reads it as one
 (``sets.New(resp.ContainerResponses[0].DeviceIDs...)``), so its order is not a difference.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,6 +87,7 @@ def trace(result: Any) -> Trace:
     steps: dict[int, StepTrace] = {SETUP: StepTrace(SETUP, "start")}
     current, start, launched = steps[SETUP], 0.0, 0.0
     last_devices: dict[str, list[str]] = {}
+    trigger = _Trigger(current, 0.0)
     for event in result.events:
         source, kind, data, t = event["source"], event["kind"], event.get("data", {}), float(event["t"])
         if source == "harness" and kind == "step":
@@ -107,13 +111,53 @@ def trace(result: Any) -> Trace:
             _add(current, f"call {data.get('rpc')}", norm(answer))
         elif source == "plugin" and kind in ("start", "exec"):
             launched = t
+            trigger = _Trigger(current, t)
         elif source == "plugin" and kind == "exit":
             _add(current, "plugin exit code", data.get("code"))
             _mark(current, "plugin exited", t, since)
         elif source == "kubelet":
-            _kubelet(current, kind, norm(data), t, since, last_devices)
+            if kind == "start":
+                trigger = _Trigger(current, since)
+            if trigger.answers(kind, data):
+                _kubelet(trigger.step, kind, norm(data), t, trigger.since, last_devices)
+            else:
+                _kubelet(current, kind, norm(data), t, since, last_devices)
     _settle(current, last_devices)
+    for step in steps.values():  # the kubelet keeps each resource apart: their order is no fact
+        for aspect in ("register", "options", "stream_end", "endpoint_removed"):
+            if aspect in step.facts:
+                step.facts[aspect].sort(key=lambda v: json.dumps(v, sort_keys=True, default=str))
     return Trace(str(result.status), result.failure.step if result.failure else "", steps)
+
+
+@dataclass
+class _Trigger:
+    """The plugin's launch or the kubelet's start that registrations answer. Each resource's first
+    registration after it (its options, the Register, its first device list) belongs to the step
+    of the trigger, however late it comes: a plugin registers its resources one at a time in an
+    order of its own (NVIDIA's: Go map order), and a case moves on as soon as the one it waits
+    for is registered, so the others land in whichever step runs then."""
+
+    step: StepTrace
+    since: float
+    registered: set[str] = field(default_factory=set)
+    listing: set[str] = field(default_factory=set)  # registered; first device list still to come
+
+    def answers(self, kind: str, data: dict[str, Any]) -> bool:
+        resource = str(data.get("resource", ""))
+        if kind == "options":
+            return resource not in self.registered
+        if kind == "register":
+            if resource in self.registered:
+                return False
+            if data.get("accepted"):
+                self.registered.add(resource)
+                self.listing.add(resource)
+            return True
+        if kind == "devices" and resource in self.listing:
+            self.listing.discard(resource)
+            return True
+        return False
 
 
 def _settle(step: StepTrace, last: dict[str, list[str]]) -> None:

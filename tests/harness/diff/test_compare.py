@@ -156,3 +156,45 @@ def test_a_preferred_allocation_is_a_set_to_the_kubelet_so_its_order_is_no_diffe
     assert compare("c", trace(launched(0, [GPU, other])), trace(launched(0, [other, GPU]))) == []
     (diff,) = compare("c", trace(launched(0, [GPU, other])), trace(launched(0, [GPU])))
     assert diff.aspect == "call GetPreferredAllocation"
+
+
+def registers(resource: str, t: float):
+    common = {"endpoint": resource.split("/")[1] + ".sock", "resource": resource}
+    return [
+        ev(t, "kubelet", "options", pre_start_required=False, **common),
+        ev(t, "kubelet", "register", version="v1beta1", accepted=True, reason=None, **common),
+        ev(t, "kubelet", "devices", devices=[{"id": GPU, "health": "Healthy", "numa": [0]}], **common),
+    ]
+
+
+def mig_case(order: list[str], late: set[str], restart_registers: bool = True):
+    """Resources registered in ``order`` after the launch, those in ``late`` only once step 1 (an
+    Allocate call) began; then a kubelet restart (step 2) after which each registers again."""
+    events = [ev(0.0, "plugin", "start")]
+    for i, resource in enumerate(r for r in order if r not in late):
+        events += registers(resource, 0.01 * (i + 1))
+    events.append(ev(0.1, "harness", "step", index=1, step="call", text="call Allocate"))
+    for i, resource in enumerate(r for r in order if r in late):
+        events += registers(resource, 0.11 + 0.01 * i)
+    events.append(ev(0.5, "harness", "step", index=2, step="kubelet", text="kubelet restart"))
+    events.append(ev(0.5, "kubelet", "start"))
+    if restart_registers:
+        for i, resource in enumerate(order):
+            events += registers(resource, 0.6 + 0.01 * i)
+    events.append(ev(1.0, "harness", "teardown", status="passed"))
+    return result(events)
+
+
+def test_resources_registered_one_by_one_belong_to_the_launch_in_whatever_order_and_step() -> None:
+    # NVIDIA's plugin registers its MIG resources one at a time, in Go map order; the case moved on
+    # once its own resource was registered, so the rest landed in step 1 (14 MIG cases differed).
+    mine = ["nvidia.com/gpu", "nvidia.com/mig-1g.10gb", "nvidia.com/mig-3g.40gb"]
+    theirs = ["nvidia.com/mig-3g.40gb", "nvidia.com/mig-1g.10gb", "nvidia.com/gpu"]
+    late = {"nvidia.com/gpu", "nvidia.com/mig-1g.10gb"}
+    assert compare("c", trace(mig_case(mine, set())), trace(mig_case(theirs, late))) == []
+    # a re-registration after the kubelet's restart still belongs to the restart's step
+    diffs = compare("c", trace(mig_case(mine, set())), trace(mig_case(theirs, late, restart_registers=False)))
+    assert {(d.step, d.aspect) for d in diffs} == {
+        ("step 2: kubelet restart", "register"),
+        ("step 2: kubelet restart", "options"),
+    }
