@@ -10,7 +10,8 @@ launch when it was launched during that step (its ``start``, or its ``exec`` whe
 builds a world first: the namespace launcher's seconds of mounts are the harness's, not the
 plugin's). Nothing of the plugin's own output is used: two plugins that log differently but
 answer the kubelet alike have equal traces. IDs that are fresh in every answer (the version-4
-UUID in a CDI annotation key) are written ``<uuid>`` so they do not count as differences. A
+UUID in a CDI annotation key) are written ``<uuid>``, and the case's temporary folder ``<tmp>``,
+so they do not count as differences. A
 resource's first registration after the plugin's launch or the kubelet's start belongs to that
 step (see :class:`_Trigger`), and registrations of different resources are not ordered. A
 GetPreferredAllocation answer is kept as a sorted set: the kubelet reads it as one
@@ -24,7 +25,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-_UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+# not \b: in NVIDIA's CDI annotation key "nvidia-device-plugin_<uuid>" the "_" is a word character
+_UUID = re.compile(
+    r"(?<![0-9A-Za-z])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![0-9A-Za-z])"
+)
 SETUP = 0  # the step index of what happens before the first step (registration at start)
 
 
@@ -46,9 +50,11 @@ class Trace:
 
 
 class _Normalizer:
-    """Writes fresh random UUIDs as ``<uuid>``; the node's own UUIDs (same seed, same node) stay."""
+    """Writes fresh random UUIDs as ``<uuid>`` (the node's own UUIDs, same seed and node, stay) and
+    the case's temporary folder as ``<tmp>`` (a socket path in a gRPC error, a per-case dev root)."""
 
-    def __init__(self, gpus: list[dict[str, Any]]) -> None:
+    def __init__(self, gpus: list[dict[str, Any]], tmp: str = "") -> None:
+        self.tmp = tmp
         self.keep: set[str] = set()
         for gpu in gpus:
             self.keep.update(_UUID.findall(str(gpu.get("uuid", ""))))
@@ -57,6 +63,8 @@ class _Normalizer:
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, str):
+            if self.tmp:
+                value = value.replace(self.tmp, "<tmp>")
             return _UUID.sub(lambda m: m.group(0) if m.group(0) in self.keep else "<uuid>", value)
         if isinstance(value, list):
             return [self(v) for v in value]
@@ -83,7 +91,8 @@ def _mark(step: StepTrace, milestone: str, t: float, start: float) -> None:
 
 def trace(result: Any) -> Trace:
     """The kubelet-visible trace of a finished case (a :class:`harness.result.Result`)."""
-    norm = _Normalizer(result.gpus)
+    setup = next((e for e in result.events if (e["source"], e["kind"]) == ("harness", "setup")), None)
+    norm = _Normalizer(result.gpus, str((setup or {}).get("data", {}).get("tmp") or ""))
     steps: dict[int, StepTrace] = {SETUP: StepTrace(SETUP, "start")}
     current, start, launched = steps[SETUP], 0.0, 0.0
     last_devices: dict[str, list[str]] = {}

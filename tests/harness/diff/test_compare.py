@@ -198,3 +198,37 @@ def test_resources_registered_one_by_one_belong_to_the_launch_in_whatever_order_
         ("step 2: kubelet restart", "register"),
         ("step 2: kubelet restart", "options"),
     }
+
+
+def answered(key_uuid: str, tmp: str):
+    """A case whose Allocate answer carries a CDI annotation key with a fresh UUID, and whose
+    direct call fails on the case's own socket path."""
+    gone = f"UNAVAILABLE: failed to connect to all addresses: unix:{tmp}/dp/nvidia-gpu.sock"
+    return result(
+        [
+            ev(0.0, "harness", "setup", tmp=tmp),
+            ev(0.1, "harness", "step", index=1, step="call", text="call Allocate"),
+            ev(
+                0.2,
+                "harness",
+                "rpc",
+                rpc="Allocate",
+                answer={"annotations": {f"cdi.k8s.io/nvidia-device-plugin_{key_uuid}": f"k8s/gpu={GPU}"}},
+            ),
+            ev(0.3, "harness", "step", index=2, step="call", text="the socket is gone"),
+            ev(0.4, "harness", "rpc", rpc="GetDevicePluginOptions", error=gone),
+            ev(0.5, "harness", "teardown", status="passed"),
+        ]
+    )
+
+
+def test_fresh_cdi_annotation_uuids_and_the_cases_tmp_folder_are_no_difference() -> None:
+    # the key's "_" is a word character, so a \b-bounded UUID pattern missed it (13 CDI cases
+    # differed only in it), and every case runs in its own /tmp/gh* folder
+    one = answered("cdd7e263-a723-43e4-9a93-3c506db61d61", "/tmp/ghkw9qhcqk")
+    other = answered("e4755e43-0ebf-4e34-85c4-e1d0482d4c07", "/tmp/ghq3uzbnar")
+    assert compare("c", trace(one), trace(other)) == []
+    node_gpu_differs = answered("cdd7e263-a723-43e4-9a93-3c506db61d61", "/tmp/ghkw9qhcqk")
+    node_gpu_differs.events[2]["data"]["answer"]["annotations"] = {"k": "k8s/gpu=0"}
+    (diff,) = compare("c", trace(one), trace(node_gpu_differs))
+    assert diff.aspect == "call Allocate" and GPU in diff.a
