@@ -222,8 +222,9 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
                     chosen=ids,
                 )
         except AllocationError as exc:
-            self._log.warning("preferred-allocation-failed", resource=self.resource.name, error=str(exc))
-            context.abort(grpc.StatusCode.UNKNOWN, str(exc))
+            message = f"error getting list of preferred allocation devices: {exc}"  # NVIDIA's wrapping
+            self._log.warning("preferred-allocation-failed", resource=self.resource.name, error=message)
+            context.abort(grpc.StatusCode.UNKNOWN, message)
         return response
 
     def PreStartContainer(
