@@ -97,6 +97,7 @@ def trace(result: Any) -> Trace:
     current, start, launched = steps[SETUP], 0.0, 0.0
     last_devices: dict[str, list[str]] = {}
     trigger = _Trigger(current, 0.0)
+    ended = False
     for event in result.events:
         source, kind, data, t = event["source"], event["kind"], event.get("data", {}), float(event["t"])
         if source == "harness" and kind == "step":
@@ -111,7 +112,13 @@ def trace(result: Any) -> Trace:
                 _add(current, "step skipped", str(data["skipped"]))
             continue
         if source == "harness" and kind == "teardown":
-            break
+            ended = True  # from here on only a registered resource's first device list counts
+            continue
+        if ended:
+            if source == "kubelet" and kind == "devices" and data.get("resource") in trigger.listing:
+                trigger.answers(kind, data)
+                _kubelet(trigger.step, kind, norm(data), t, trigger.since, last_devices)
+            continue
         since = max(start, launched)  # a milestone's time counts from the step, or the launch in it
         if source == "harness" and kind == "rpc":
             answer = data.get("error") or data.get("answer")
@@ -145,7 +152,9 @@ class _Trigger:
     registration after it (its options, the Register, its first device list) belongs to the step
     of the trigger, however late it comes: a plugin registers its resources one at a time in an
     order of its own (NVIDIA's: Go map order), and a case moves on as soon as the one it waits
-    for is registered, so the others land in whichever step runs then."""
+    for is registered, so the others land in whichever step runs then. A first device list that
+    comes only as the case tears down (a short case ended between Register and the first
+    ListAndWatch answer) still counts."""
 
     step: StepTrace
     since: float

@@ -232,3 +232,15 @@ def test_fresh_cdi_annotation_uuids_and_the_cases_tmp_folder_are_no_difference()
     node_gpu_differs.events[2]["data"]["answer"]["annotations"] = {"k": "k8s/gpu=0"}
     (diff,) = compare("c", trace(one), trace(node_gpu_differs))
     assert diff.aspect == "call Allocate" and GPU in diff.a
+
+
+def test_a_first_device_list_that_comes_as_the_case_tears_down_still_counts() -> None:
+    # cdi/feature-envs-under-all-cdi: NVIDIA's first ListAndWatch answer came 3 ms after teardown
+    options, register, devices = registers("nvidia.com/gpu", 0.01)
+    call = ev(0.1, "harness", "step", index=1, step="call", text="call Allocate")
+    teardown = ev(0.2, "harness", "teardown", status="passed")
+    on_time = result([options, register, devices, call, teardown])
+    late = result([options, register, call, teardown, {**devices, "t": 0.21}])
+    never = result([options, register, call, teardown])
+    assert compare("c", trace(on_time), trace(late)) == []
+    assert {d.aspect for d in compare("c", trace(on_time), trace(never))} == {"devices nvidia.com/gpu"}
