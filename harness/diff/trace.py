@@ -98,6 +98,7 @@ def trace(result: Any) -> Trace:
     last_devices: dict[str, list[str]] = {}
     trigger = _Trigger(current, 0.0)
     ended = False
+    exited: StepTrace | None = None
     for event in result.events:
         source, kind, data, t = event["source"], event["kind"], event.get("data", {}), float(event["t"])
         if source == "harness" and kind == "step":
@@ -126,11 +127,14 @@ def trace(result: Any) -> Trace:
                 answer = sorted(answer)
             _add(current, f"call {data.get('rpc')}", norm(answer))
         elif source == "plugin" and kind in ("start", "exec"):
-            launched = t
+            launched, exited = t, None
             trigger = _Trigger(current, t)
         elif source == "plugin" and kind == "exit":
+            exited = current  # the streams it leaves end in this step, however late the kubelet sees it
             _add(current, "plugin exit code", data.get("code"))
             _mark(current, "plugin exited", t, since)
+        elif source == "kubelet" and kind in ("stream_end", "endpoint_removed") and exited is not None:
+            _kubelet(exited, kind, norm(data), t, since, last_devices)
         elif source == "kubelet":
             if kind == "start":
                 trigger = _Trigger(current, since)

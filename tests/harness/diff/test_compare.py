@@ -244,3 +244,21 @@ def test_a_first_device_list_that_comes_as_the_case_tears_down_still_counts() ->
     never = result([options, register, call, teardown])
     assert compare("c", trace(on_time), trace(late)) == []
     assert {d.aspect for d in compare("c", trace(on_time), trace(never))} == {"devices nvidia.com/gpu"}
+
+
+def test_a_stream_the_exited_plugin_left_ends_in_the_step_it_exited() -> None:
+    # lifecycle/node-reboot-before-the-plugin-registers: our in-process plugin's stream end
+    # reached the kubelet 30 ms after its exit, once the next step (a kubelet reboot) had begun
+    def stopped(stream_end_t: float):
+        return result(
+            [
+                *registers("nvidia.com/gpu", 0.01),
+                ev(0.1, "harness", "step", index=1, step="plugin", text="plugin stop"),
+                ev(0.14, "plugin", "exit", code=0),
+                ev(0.15, "harness", "step", index=2, step="kubelet", text="kubelet reboot"),
+                ev(stream_end_t, "kubelet", "stream_end", resource="nvidia.com/gpu"),
+                ev(0.3, "harness", "teardown", status="passed"),
+            ]
+        )
+
+    assert compare("c", trace(stopped(0.12)), trace(stopped(0.17))) == []
