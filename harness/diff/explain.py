@@ -70,15 +70,27 @@ def _tokens(text: str) -> list[str]:
 
 
 def _same_ids_reordered(d: Difference) -> bool:
-    return d.a != d.b and _tokens(d.a) == _tokens(d.b)
+    return not d.aspect.startswith("devices ") and d.a != d.b and _tokens(d.a) == _tokens(d.b)
 
 
-_CHOICE = ("GetPreferredAllocation ", "Allocate ", "call GetPreferredAllocation", "devices ")
+_CHOICE = ("GetPreferredAllocation ", "Allocate ", "call GetPreferredAllocation")
+
+
+def _other_device_hit(d: Difference) -> bool:
+    """As many devices Unhealthy in both, but other ones: a fault aimed at the pod's device."""
+    a, b = _states(d.a), _states(d.b)
+    if not a or not b or isinstance(a[0], list) or isinstance(b[0], list):
+        return False
+    ids = [sorted(str(x).split()[0] for x in s) for s in (a, b)]
+    sick = [sum("Unhealthy" in str(x) for x in s) for s in (a, b)]
+    return ids[0] == ids[1] and sick[0] == sick[1] and a != b
 
 
 def _choice(shared: bool) -> Callable[[Difference], bool]:
     def matches(d: Difference) -> bool:
-        if not d.aspect.startswith(_CHOICE):
+        if not d.aspect.startswith(_CHOICE) and not (
+            d.aspect.startswith("devices ") and _other_device_hit(d)
+        ):
             return False
         replicas = any(m in d.a + d.b for m in ("::", "MIG-", "tegra"))
         return replicas == shared

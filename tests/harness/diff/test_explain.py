@@ -63,3 +63,15 @@ def test_the_section_is_written_between_its_markers(tmp_path: Path) -> None:
     text = doc.read_text(encoding="utf-8")
     assert text.startswith("# head\n") and text.endswith(f"{END}\ntail\n") and "old" not in text
     assert "0 cases compared" in text
+
+
+def test_a_fault_on_another_device_is_the_pick_but_a_missed_fault_is_not() -> None:
+    picked = d(
+        "c",
+        "devices nvidia.com/gpu",
+        f'["{G0} Unhealthy", "{G3} Healthy"]',
+        f'["{G0} Healthy", "{G3} Unhealthy"]',
+    )
+    missed = d("c", "devices nvidia.com/gpu", f'["{G0} Unhealthy"]', f'["{G0} Healthy"]')
+    assert causes(picked) == ["gpu-choice"]
+    assert causes(missed) == ["unexplained"]
