@@ -281,6 +281,14 @@ def measure_library(quick: bool, against: str, out: Path) -> list[Row]:
             row.skipped = f"no {what} case ran"
             return row
         stats(row, [r["run_s"] for r in chosen])
+        ordered = sorted(chosen, key=lambda r: -r["run_s"])
+        row.profiler = lambda: (
+            [f"slowest {what} cases (run s, virtual s):"]
+            + [
+                f"  {r['run_s']:6.2f} {max((s['t_end'] for s in r['steps']), default=0):7.1f}  {r['id']}"
+                for r in ordered[:8]
+            ]
+        )
         slowest = max(chosen, key=lambda r: r["run_s"])
         virtual = max((s["t_end"] for s in slowest["steps"]), default=0.0)
         row.note = f"{len(chosen)} cases; slowest {slowest['id']} {slowest['run_s']:.2f} s"
@@ -331,34 +339,35 @@ def measure_library(quick: bool, against: str, out: Path) -> list[Row]:
         ["slowest holds:"]
         + [f"  {s['wall_s'] * 1000:7.1f} ms real  {s['loc']}  {s['title'][:80]}" for s in worst]
     )
-    for row in rows[1:3]:
-        chosen = sorted(ran, key=lambda r: -r["run_s"])
-        row.profiler = lambda chosen=chosen: (
-            ["slowest cases (run s):"] + [f"  {r['run_s']:6.2f}  {r['id']}" for r in chosen[:8]]
-        )
     return rows
 
 
-def _memory(mode: str, count: int, trace: bool) -> dict[str, Any]:
+def _memory_start(mode: str, count: int, trace: bool) -> subprocess.Popen[str]:
     flag = "--events" if mode == "soak" else "--cases"
-    cmd = [sys.executable, str(HERE / "bench_memory.py"), mode, flag, str(count)] + (
-        ["--trace"] if trace else []
-    )
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"bench_memory {mode} failed: {done.stderr[-500:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    cmd = [sys.executable, str(HERE / "bench_memory.py"), mode, flag, str(count)]
+    cmd += ["--trace"] if trace else []
+    return subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _memory_result(mode: str, proc: subprocess.Popen[str]) -> dict[str, Any]:
+    stdout, stderr = proc.communicate(timeout=600)
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench_memory {mode} failed: {stderr[-500:]}")
+    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
     return result
 
 
 def measure_memory(quick: bool, against: str, out: Path) -> list[Row]:
+    """Both modes at once, each in a fresh process (RSS is per process; neither is timed)."""
+    modes = (("5.1", "cases", 200, 10), ("5.2", "soak", 10_000, 500))
+    procs = [_memory_start(mode, small if quick else full, False) for _, mode, full, small in modes]
     rows = []
-    for key, mode, full, small in (("5.1", "cases", 200, 10), ("5.2", "soak", 10_000, 500)):
+    for (key, mode, full, small), proc in zip(modes, procs, strict=True):
         count = small if quick else full
-        data = _memory(mode, count, trace=False)
+        data = _memory_result(mode, proc)
         row = Row(BY_KEY[key])
         growth = data["rss_end_mib"] - data["rss_warm_mib"]
-        # --quick runs a tenth: its growth is scaled to the target's count, so the verdict means the same.
+        # --quick runs a tenth or less: its growth is scaled to the target's count.
         row.value = growth * full / count
         row.note = f"{data['rss_warm_mib']:.1f} -> {data['rss_end_mib']:.1f} MiB over {count} {mode}"
         if quick:
@@ -367,7 +376,7 @@ def measure_memory(quick: bool, against: str, out: Path) -> list[Row]:
             row.note += f"; {data['log_events_end']} log events"
 
         def profile(mode: str = mode, count: int = count) -> list[str]:
-            lines: list[str] = _memory(mode, count, trace=True).get("growth", [])
+            lines: list[str] = _memory_result(mode, _memory_start(mode, count, True)).get("growth", [])
             return ["tracemalloc, top growth (KiB, blocks, line):", *lines]
 
         row.profiler = profile
