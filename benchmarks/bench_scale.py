@@ -80,7 +80,13 @@ class ScaleRig:
             for gpu in range(8):
                 t0 = time.perf_counter()
                 self.node.inject_xid(gpu, 79)
-                self.kubelet.wait_until(lambda g=gpu: self.unhealthy() >= PER_GPU * (g + 1), 20, "unhealthy")
+                # No pod holds a device, so allocatable counts the healthy devices (a count the
+                # kubelet keeps, not a 2,688-device snapshot per wake-up as unhealthy() builds).
+                self.kubelet.wait_until(
+                    lambda g=gpu: self.kubelet.allocatable(RESOURCE) <= DEVICES - PER_GPU * (g + 1),
+                    20,
+                    "unhealthy",
+                )
                 times.append((time.perf_counter() - t0) * 1000)
             self.manager.rebuild("bench")  # every device Healthy again (not timed)
             self.kubelet.wait_for_allocatable(RESOURCE, DEVICES, timeout=60)

@@ -56,6 +56,7 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
         self._max_workers = max_workers
         self._cond = threading.Condition()
         self._health: dict[str, str] = {d.id: HEALTHY for d in resource.devices}
+        self._all_healthy: pb.ListAndWatchResponse | None = None  # see _device_list
         self._version = 0
         self._stopped = False
         self._server: grpc.Server | None = None
@@ -82,11 +83,26 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
             return dict(self._health)
 
     def _device_list(self) -> pb.ListAndWatchResponse:
+        """The whole device list with each device's health now (called holding ``_cond``).
+
+        The list with every device Healthy is built once; each message is a copy of it (made
+        in C) with only the devices that are not Healthy changed. Building 2,688 devices anew
+        on every health change cost more than the rest of the plugin's path to the kubelet.
+        """
+        if self._all_healthy is None:
+            template = pb.ListAndWatchResponse()
+            for device in self.resource.devices:
+                entry = template.devices.add(ID=device.id, health=HEALTHY)
+                if device.numa_node is not None:
+                    entry.topology.nodes.add(ID=device.numa_node)
+            self._all_healthy = template
         response = pb.ListAndWatchResponse()
-        for device in self.resource.devices:
-            entry = response.devices.add(ID=device.id, health=self._health[device.id])
-            if device.numa_node is not None:
-                entry.topology.nodes.add(ID=device.numa_node)
+        response.CopyFrom(self._all_healthy)
+        listed = response.devices
+        for index, device in enumerate(self.resource.devices):
+            health = self._health[device.id]
+            if health != HEALTHY:
+                listed[index].health = health
         return response
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -163,12 +179,12 @@ class ResourceServer(api_pb2_grpc.DevicePluginServicer):
                         return
                     sent = self._version
                     response = self._device_list()
-                unhealthy = [d.ID for d in response.devices if d.health != HEALTHY]
+                    unhealthy = sum(1 for health in self._health.values() if health != HEALTHY)
                 self._log.info(
                     "device-list-sent",
                     resource=self.resource.name,
-                    healthy=len(response.devices) - len(unhealthy),
-                    unhealthy=len(unhealthy),
+                    healthy=len(self._health) - unhealthy,
+                    unhealthy=unhealthy,
                 )
                 yield response
         finally:
