@@ -64,6 +64,7 @@ class NodeOps:
         self._cancelled = cancelled
         self._lock = threading.Lock()
         self._sessions: dict[str, NvmlSurface] = {}
+        self._spent_us: dict[int, int] = {}  # per session: the client's time in round trips (the shim's)
         self._ops: dict[str, Callable[[Connection, dict[str, Any]], Any]] = {
             "call": self._call,
             "inject": self._inject,
@@ -106,7 +107,18 @@ class NodeOps:
         ok = {"protocol": PROTOCOL, "functions": surface_functions(), "gpus": len(self._sim.model.gpus)}
         return {"id": message.get("id"), "ok": ok}
 
+    def client_seconds(self) -> float:
+        """Seconds the clients reported spending in round trips to this node, event waits left out
+        (the shim's ``spent_us``; a total lags one call behind, as each request carries it)."""
+        with self._lock:
+            return sum(self._spent_us.values()) / 1e6
+
     def _call(self, conn: Connection, message: dict[str, Any]) -> Any:
+        spent = message.get("spent_us")
+        if isinstance(spent, int) and not isinstance(spent, bool):
+            with self._lock:
+                key = id(conn.surface)
+                self._spent_us[key] = max(spent, self._spent_us.get(key, 0))
         fn = str(message.get("fn", ""))
         if not is_call_name(fn):
             raise _Refused(pynvml.NVML_ERROR_FUNCTION_NOT_FOUND, f"no NVML function {fn!r}")

@@ -60,6 +60,10 @@ class NodeServer:
     def closed(self) -> bool:
         return self._closed.is_set()
 
+    def client_seconds(self) -> float:
+        """Seconds plugin processes spent waiting on this node's answers (event waits left out)."""
+        return self._ops.client_seconds()
+
     def close(self, timeout: float = 2.0) -> None:
         """Stop accepting, end every connection and wait (bounded) for the threads."""
         if self._closed.is_set():

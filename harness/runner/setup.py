@@ -93,6 +93,7 @@ class Setup:
         self.ctx: LiveCtx | None = None  # as far as it got (for the events of a failed setup)
         self.profile = profile
         self.node_spec = node_spec  # the scenario's own node, or the one --node asks for
+        self.borrowed: Callable[[], float] | None = None  # the node server's client time (processes)
 
     def guard(self, fn: Callable[[], Any]) -> None:
         def safe() -> None:
@@ -161,6 +162,7 @@ class Setup:
         if kind != "inprocess":
             server = node.serve(ctx.paths.nvml_socket)
             self.guard(server.close)
+            self.borrowed = server.client_seconds
 
     def kube_node(self, ctx: LiveCtx, gpus: int) -> None:
         """The node as Kubernetes sees it: labels and taints (pods from manifests are checked)."""
@@ -207,6 +209,9 @@ class Setup:
         except ValueError as exc:
             raise StepFailed(f"cannot set up the kubelet ({spec.loc}): {exc}") from None
         self.guard(kubelet.close)
+        # A plugin process's NVML calls are round trips to the simulated node (milliseconds each
+        # under load, microseconds on a driver): the kubelet's response budget leaves them out.
+        kubelet.timeouts.borrowed = self.borrowed
         ctx.kubelet = kubelet
         if spec.start:
             kubelet.start()

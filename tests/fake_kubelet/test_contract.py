@@ -117,6 +117,31 @@ def test_a_slow_answer_over_the_budget_is_a_violation(make_kubelet, make_plugin,
     assert violation.rule == "response_time" and "Allocate took" in violation.detail
 
 
+@pytest.mark.parametrize(("lent", "violation"), [(1.5, False), (0.5, True)])
+def test_the_budget_leaves_out_the_time_the_simulation_spent_answering(
+    make_kubelet, make_plugin, clock, lent, violation
+):
+    # a plugin process's NVML calls are round trips to the simulated node, not the plugin's time
+    kubelet = make_kubelet(response_budget=1.0)
+    borrowed = [0.0]
+    kubelet.timeouts.borrowed = lambda: borrowed[0]
+    plugin = make_plugin(devices=["a"])
+    plugin.register(kubelet.socket_path)
+    kubelet.wait_for_allocatable(GPU, 1)
+
+    def slow(request, context):
+        clock.advance(2)
+        borrowed[0] += lent  # of which the node spent this answering NVML calls
+        return pb.AllocateResponse(container_responses=[pb.ContainerAllocateResponse()])
+
+    plugin.allocate_handler = slow
+    assert kubelet.admit(one_gpu()).admitted
+    found = kubelet.violations
+    assert bool(found) is violation
+    if violation:
+        assert "0.500s of it in NVML round trips" in found[0].detail
+
+
 def run_in_thread(fn):
     result: list = []
     thread = threading.Thread(target=lambda: result.append(fn()))

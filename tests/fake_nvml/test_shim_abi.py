@@ -107,3 +107,18 @@ def test_mig_handles_know_their_parent_and_instances(abi_program: str, served) -
 
 def test_without_a_node_init_answers_driver_not_loaded(abi_program: str) -> None:
     run(abi_program, "no-node", None)
+
+
+def test_the_node_counts_its_clients_round_trip_time_without_event_waits(
+    abi_program: str, sockdir: str, clock: Clock
+) -> None:
+    # the kubelet's response budget leaves this time out for a plugin process (the simulation's share)
+    node = FakeNVML.from_spec("4xH100", clock=clock)
+    server = node.serve(os.path.join(sockdir, "counted.sock"))
+    try:
+        assert server.client_seconds() == 0.0
+        run(abi_program, "timeout", server.path)  # calls, and a 200 ms event wait with no event
+        spent = server.client_seconds()
+        assert 0.0 < spent < 0.19, spent
+    finally:
+        node.close()
