@@ -35,7 +35,11 @@ def scenario_files(paths: list[str | Path]) -> list[Path]:
                 raise ScenarioError(
                     Loc(str(path), 0, 0),
                     "no scenario files (*.yaml, *.yml) in this folder"
-                    + (" (only fragments: names that start with '_' are included by others, not run)" if fragments else ""),
+                    + (
+                        " (only fragments: names that start with '_' are included by others, not run)"
+                        if fragments
+                        else ""
+                    ),
                     snippet=False,
                 )
             out.extend(found)

@@ -245,7 +245,9 @@ def check_command(text: str) -> None:
             "it is split into words as a shell would: close the quote, or escape it as \\' or \\\"",
         ) from None
     if not words:
-        raise TemplateError("the command line is empty", "give the plugin's command, e.g. '/usr/bin/plugin --flag'")
+        raise TemplateError(
+            "the command line is empty", "give the plugin's command, e.g. '/usr/bin/plugin --flag'"
+        )
 
 
 def substitute_matrix(text: str, values: dict[str, Any]) -> Any:

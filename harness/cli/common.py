@@ -92,7 +92,9 @@ def reports_base(value: str, flag: str = "--reports-dir") -> Path:
     base = output_folder(value, flag)
     latest = base / LATEST
     if latest.exists() and not latest.is_symlink():
-        raise UsageError(f"{flag} {value!r}: {str(latest)!r} is not the link this harness keeps; move it away")
+        raise UsageError(
+            f"{flag} {value!r}: {str(latest)!r} is not the link this harness keeps; move it away"
+        )
     return base
 
 

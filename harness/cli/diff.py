@@ -78,7 +78,11 @@ def _side(args: argparse.Namespace, side: str) -> tuple[str, RunOptions]:
         check_run(options)
     except OptionError as exc:
         # The option table names its own flags; this command calls them --plugin-a, --profile-b ...
-        text = str(exc).replace("--plugin-cmd", f"--plugin-{side}").replace("--plugin-profile", f"--profile-{side}")
+        text = (
+            str(exc)
+            .replace("--plugin-cmd", f"--plugin-{side}")
+            .replace("--plugin-profile", f"--profile-{side}")
+        )
         raise UsageError(text.replace("--launcher", f"--launcher-{side}")) from None
     return f"{command} [{run_profile(options).name}]", options
 

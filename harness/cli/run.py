@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import signal
-from pathlib import Path
 
 from harness.cli.common import (
     EXIT_FAILED,
@@ -21,8 +20,8 @@ from harness.cli.common import (
     add_run_options,
     load,
     options_from,
-    reports_base,
     program,
+    reports_base,
     select,
     workers,
 )

@@ -40,9 +40,8 @@ def main(args: argparse.Namespace) -> int:
     if not chosen:
         if all(not c.case for c in cases):
             raise UsageError(f"--case {args.case!r}: {args.scenario} has no matrix, so no cases to choose")
-        raise UsageError(
-            f"--case {args.case!r}: no such case in {args.scenario}; cases: {', '.join(c.case for c in cases)}"
-        )
+        names = ", ".join(c.case for c in cases)
+        raise UsageError(f"--case {args.case!r}: no such case in {args.scenario}; cases: {names}")
     scenario = chosen[0]
     if len(cases) > 1 and args.case is None:
         print(f"(showing case {scenario.case!r}; others: {', '.join(c.case for c in cases[1:])})")

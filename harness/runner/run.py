@@ -100,7 +100,7 @@ def check_plugin(options: RunOptions) -> None:
 
 
 def _node_problem(spec: str) -> str:
-    """Why ``--node`` cannot be simulated ('' when it can): the GPU budget is checked before a GPU is built."""
+    """Why ``--node`` cannot be simulated ('' when it can); the GPU budget is checked first."""
     from fake_nvml import FakeNVML
     from fake_nvml.profile import TooManyGpus
     from harness import limits

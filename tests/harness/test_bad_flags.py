@@ -47,7 +47,8 @@ BAD: list[tuple[str, list[str], str]] = [
     ("plugin-cmd-blank", ["run", "{d}/ok.yaml", "--plugin-cmd", "   "], "--plugin-cmd is empty"),
     ("plugin-cmd-unknown-placeholder", ["run", "{d}/ok.yaml", "--plugin-cmd", "p {{sockets_dir}}"],
      "unknown template '{{sockets_dir}}'; did you mean 'socket_dir'?"),
-    ("plugin-cmd-missing-program", ["run", "{d}/ok.yaml", "--plugin-cmd", "{d}/no-such-plugin {{socket_dir}}"],
+    ("plugin-cmd-missing-program",
+     ["run", "{d}/ok.yaml", "--plugin-cmd", "{d}/no-such-plugin {{socket_dir}}"],
      "'{d}/no-such-plugin': no such file"),
     ("plugin-cmd-not-on-path", ["run", "{d}/ok.yaml", "--plugin-cmd", "no-such-plugin-anywhere"],
      "no program 'no-such-plugin-anywhere' on PATH"),
@@ -68,7 +69,8 @@ BAD: list[tuple[str, list[str], str]] = [
     ("fragments-only-folder", ["validate", "{d}/fragments"], "only fragments: names that start with '_'"),
     ("missing-path", ["run", "{d}/nope.yaml", "--no-reports"], "{d}/nope.yaml: file not found"),
     ("missing-folder", ["validate", "{d}/nope"], "{d}/nope: no such file or directory"),
-    ("show-a-folder", ["show", "{d}/emptydir"], "show runs one scenario file, and '{d}/emptydir' is a folder"),
+    ("show-a-folder", ["show", "{d}/emptydir"],
+     "show runs one scenario file, and '{d}/emptydir' is a folder"),
     ("show-case-without-matrix", ["show", "{d}/ok.yaml", "--case", "zz"],
      "--case 'zz': {d}/ok.yaml has no matrix"),
     ("pytest-flag-x", ["run", "{d}/ok.yaml", "-x"],
@@ -81,9 +83,11 @@ BAD: list[tuple[str, list[str], str]] = [
      "--node '4xH101': unknown GPU product 'H101'. Did you mean H100?"),
     ("node-zero-gpus", ["run", "{d}/ok.yaml", "--node", "0xH100"], "a node needs at least one GPU"),
     ("node-too-big", ["run", "{d}/ok.yaml", "--node", "100000xH100"],
-     "the node has 100000 GPUs; the limit is 256 GPUs on a simulated node (raise it with HARNESS_MAX_NODE_GPUS=N)"),
+     "the node has 100000 GPUs; the limit is 256 GPUs on a simulated node "
+     "(raise it with HARNESS_MAX_NODE_GPUS=N)"),
     ("node-not-a-shorthand", ["run", "{d}/ok.yaml", "--node=-2xH100"], "is not COUNTxPRODUCT"),
-    ("profile-unknown", ["run", "{d}/ok.yaml", "--plugin-profile", "nvida"], "no shipped plugin profile 'nvida'"),
+    ("profile-unknown", ["run", "{d}/ok.yaml", "--plugin-profile", "nvida"],
+     "no shipped plugin profile 'nvida'"),
     ("manifest-missing", ["run", "{d}/ok.yaml", "--plugin-manifest", "{d}/nope.yaml"],
      "--plugin-manifest: {d}/nope.yaml: cannot read the manifest"),
     ("manifest-bad-yaml", ["run", "{d}/ok.yaml", "--plugin-manifest", "{d}/bad-manifest.yaml"],
@@ -95,8 +99,8 @@ BAD: list[tuple[str, list[str], str]] = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
+def make_folder(tmp_path: Path) -> Path:
+    """The files the rows name (also used by benchmarks/bench_bad_input.py to time each row)."""
     (tmp_path / "ok.yaml").write_text(OK, encoding="utf-8")
     (tmp_path / "afile").write_text("not a folder\n", encoding="utf-8")
     (tmp_path / "emptydir").mkdir()
@@ -107,6 +111,11 @@ def folder(tmp_path: Path) -> Path:
     (tmp_path / "noexec").chmod(0o644)
     (tmp_path / "bad-manifest.yaml").write_text("kind: DaemonSet\nspec: [\n", encoding="utf-8")
     return tmp_path
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    return make_folder(tmp_path)
 
 
 def answer(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -146,6 +155,12 @@ def test_a_program_found_on_path_or_by_python_passes_the_check(folder: Path, cap
     script = folder / "plugin.sh"
     script.write_text("#!/bin/sh\nexit 3\n", encoding="utf-8")
     os.chmod(script, 0o755)
-    for command in (f"{script} --socket-dir {{socket_dir}}", "{python} -c 'raise SystemExit(3)'", "sh -c 'exit 3'"):
-        code, out, err = answer(["run", str(folder / "ok.yaml"), "--no-reports", "--plugin-cmd", command], capsys)
+    for command in (
+        f"{script} --socket-dir {{socket_dir}}",
+        "{python} -c 'raise SystemExit(3)'",
+        "sh -c 'exit 3'",
+    ):
+        code, out, err = answer(
+            ["run", str(folder / "ok.yaml"), "--no-reports", "--plugin-cmd", command], capsys
+        )
         assert code == 1 and "the plugin exited with code" in out, (command, out, err)

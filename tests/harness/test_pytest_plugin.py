@@ -102,7 +102,7 @@ def test_a_bad_option_value_is_a_usage_error_in_one_line(pytester, scenarios) ->
     [("", "--plugin-cmd is empty"), ("plugin 'x", "no closing quotation in the command line")],
 )
 def test_an_empty_or_unsplittable_plugin_cmd_stops_the_session(pytester, scenarios, value, says) -> None:
-    """An empty --plugin-cmd once tested our own plugin and passed; an unclosed quote was a traceback per case."""
+    """An empty --plugin-cmd once tested our own plugin and passed; an unclosed quote, a traceback a case."""
     scenarios(two=PASSING)
     result = run(pytester, "--plugin-cmd", value)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
