@@ -61,6 +61,14 @@ def _one_case(text: str) -> tuple[Path, str]:
     return Path(path), case_id
 
 
+def _detached(exc: ScenarioError) -> ScenarioError:
+    """The error without its traceback and chained errors: their frames hold the file's whole
+    parsed tree, which a 5 MB file makes millions of objects that every later collection (and the
+    one at exit) walks; the message is all that is reported."""
+    exc.__traceback__ = exc.__context__ = exc.__cause__ = None
+    return exc
+
+
 def load_all(paths: list[str | Path]) -> Loaded:
     """Every case of every scenario file under ``paths``; errors collected per file, not raised."""
     scenarios: list[Scenario] = []
@@ -76,7 +84,7 @@ def load_all(paths: list[str | Path]) -> Loaded:
             try:
                 cases = load(file)
             except ScenarioError as exc:
-                errors.append(exc)
+                errors.append(_detached(exc))
                 continue
             if case_id:
                 chosen = [c for c in cases if c.id == case_id]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shutil
 import sys
@@ -128,6 +129,7 @@ def workers(value: str) -> int:
 def load(paths: list[str]) -> Loaded:
     """Every case under ``paths`` (files, folders, ``file::id``); invalid files reported on stderr."""
     loaded = load_all([Path(p) if "::" not in p else p for p in paths])
+    gc.freeze()  # the cases live as long as the command: no collection (nor the one at exit) walks them
     for error in loaded.errors:
         print(error, file=sys.stderr)
         print(file=sys.stderr)
