@@ -241,10 +241,14 @@ class RegistrationServer:
             client.disconnect()
             return "the kubelet stopped while registering the plugin", None
         events.publish()
-        client.thread = threading.Thread(
+        reader = threading.Thread(
             target=self._run_client, args=(client,), name=f"fake-kubelet-law-{resource}", daemon=True
         )
-        client.thread.start()
+        reader.start()
+        # Only a started thread may be joined: a stop() between the register event (a test's
+        # wait_for_registration returns on it) and the new thread's first step raised "cannot join
+        # thread before it is started". A reader not yet here finds its client disconnected.
+        client.thread = reader
         return None
 
     def deregister(self, resource: str, socket_path: str) -> None:

@@ -6,6 +6,7 @@ import os
 import socket
 import stat
 
+import grpc
 import pytest
 
 from fake_kubelet import Container, Pod
@@ -107,3 +108,45 @@ def test_a_crash_leaves_a_stale_socket_that_the_next_start_replaces(registered, 
         kubelet.wait_for_allocatable(GPU, 1)
     finally:
         again.stop()
+
+
+def test_a_stop_as_register_starts_its_stream_reader_ends_cleanly(kubelet, make_plugin, monkeypatch):
+    """A test that returns on the register event and stops the kubelet at once (the flaky
+    test_registers_again_when_the_kubelet_drops_its_stream_for_an_older_instances_exit under load).
+
+    Here the stop runs, to its end, just as Register starts the ListAndWatch reader thread. Before:
+    it joined that thread before it had started ("cannot join thread before it is started").
+    """
+    import threading
+    import types
+
+    from fake_kubelet import registration
+
+    failures: list[BaseException] = []
+    stoppers: list[threading.Thread] = []
+
+    def stop_kubelet() -> None:
+        try:
+            kubelet.stop()
+        except BaseException as exc:
+            failures.append(exc)
+
+    class StoppedAsItStarts(threading.Thread):
+        def start(self) -> None:
+            stopper = threading.Thread(target=stop_kubelet, name="test-stopper")
+            stoppers.append(stopper)
+            stopper.start()
+            stopper.join(10)
+            super().start()
+
+    patched = types.ModuleType("threading")
+    patched.__dict__.update(threading.__dict__)
+    patched.Thread = StoppedAsItStarts  # type: ignore[attr-defined]
+    monkeypatch.setattr(registration, "threading", patched)
+    plugin = make_plugin(devices=["a"])
+    with pytest.raises(grpc.RpcError):  # the stop cancels the Register call it interrupted
+        plugin.register(kubelet.socket_path)
+    assert len(stoppers) == 1
+    stoppers[0].join(10)  # the cancelled Register returns while the stop still joins its clients
+    assert failures == []
+    assert kubelet.log.events(kind="stop")

@@ -399,3 +399,43 @@ def test_a_sigterm_while_the_first_register_call_waits_ends_the_plugin(sockdir: 
     assert result.returncode == 0, result.stderr
     assert "exiting reason=SIGTERM" in result.stderr and "registered" not in result.stderr
     assert not os.path.exists(f"{sockdir}/nvidia-gpu.sock")
+
+
+def test_ten_sighups_then_a_sigterm_end_the_plugin_after_the_rebuilds_in_order(
+    kubelet: FakeKubelet, sockdir: str
+) -> None:
+    result = run_signalled(sockdir, ",".join(["SIGHUP"] * 10 + ["SIGTERM"]))
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    handled = [
+        i for i, line in enumerate(lines) if " rebuild reason=sighup" in line or "rebuild-coalesced" in line
+    ]
+    exiting = [i for i, line in enumerate(lines) if "exiting reason=SIGTERM" in line]
+    assert len(exiting) == 1 and all(i < exiting[0] for i in handled), result.stderr
+    assert len(handled) <= 10
+    assert not os.path.exists(f"{sockdir}/nvidia-gpu.sock")
+    assert "Traceback" not in result.stderr
+    assert kubelet.violations == []
+
+
+@pytest.mark.parametrize("kubelet_goes", ["deleted", "restarted"])
+def test_a_kubelet_socket_deleted_or_recreated_as_the_plugin_stops_leaves_nothing_served(
+    kubelet: FakeKubelet, sockdir: str, procs: list, kubelet_goes: str
+) -> None:
+    """SIGTERM while kubelet.sock goes (and comes back): no rebuild outlives the stop."""
+    proc = run_plugin(
+        "--nvml", "sim:2xH100", "--socket-dir", sockdir, "--kubelet-socket", f"{sockdir}/kubelet.sock"
+    )
+    procs.append(proc)
+    kubelet.wait_for_registration(GPU, timeout=30)
+    if kubelet_goes == "deleted":
+        os.unlink(f"{sockdir}/kubelet.sock")
+        proc.send_signal(signal.SIGTERM)
+    else:
+        proc.send_signal(signal.SIGTERM)
+        kubelet.restart()  # removes our socket and kubelet.sock, then serves a new kubelet.sock
+    _, stderr = proc.communicate(timeout=10)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and "exiting reason=SIGTERM" in stderr
+    assert not os.path.exists(f"{sockdir}/nvidia-gpu.sock")
+    kubelet.wait_for_allocatable(GPU, 0)

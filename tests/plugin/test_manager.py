@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 
@@ -197,5 +198,41 @@ def test_registers_again_when_the_kubelet_drops_its_stream_for_an_older_instance
     plugin_logs.wait_for("stream-lost", resource=GPU)
     event = kubelet.wait_for_registration(GPU, since=since)
     assert event.data["endpoint"] == "nvidia-gpu.sock"
+    # The kubelet logs the registration before its Register returns: wait for our side too, so
+    # the test ends with the kubelet idle (a stop right after it once met a Register mid-way).
+    plugin_logs.wait_for("registered", resource=GPU, count=2)
     kubelet.wait_for_allocatable(GPU, 4)
     assert kubelet.resource(GPU).endpoint.endpoint == "nvidia-gpu.sock"
+
+
+def test_ten_rebuild_requests_in_a_row_end_in_one_consistent_generation(
+    node: FakeNVML, kubelet: FakeKubelet, make_plugin: MakePlugin, sockdir: str, plugin_logs: LogLines
+) -> None:
+    """A SIGHUP storm (what run() gets from ten signals): the requests that wait become one rebuild,
+    and the plugin ends serving one generation, registered once more, with one socket."""
+    manager = make_plugin(node, start=False)
+    runner = threading.Thread(target=manager.run, name="test-run", daemon=True)
+    runner.start()
+    kubelet.wait_for_registration(GPU)
+    for _ in range(10):
+        manager.request_rebuild("sighup")
+    # Every request is either a rebuild (logged as it starts) or folded into the one waiting.
+    with plugin_logs._cond:
+        assert plugin_logs._cond.wait_for(
+            lambda: len(plugin_logs.find("rebuild")) + len(plugin_logs.find("rebuild-coalesced")) == 10, 10
+        ), plugin_logs.lines
+    rebuilds = len(plugin_logs.find("rebuild"))
+    plugin_logs.wait_for("discovered", count=1 + rebuilds)
+    assert manager.wait_registered({GPU}, timeout=10)
+    assert manager.generation == 1 + rebuilds
+    kubelet.wait_for_allocatable(GPU, 4)
+    assert kubelet.resource(GPU).endpoint.endpoint == "nvidia-gpu.sock"
+    assert sorted(n for n in os.listdir(sockdir) if n.endswith(".sock")) == [
+        "kubelet.sock",
+        "nvidia-gpu.sock",
+    ]
+    assert kubelet.violations == []
+    manager.request_stop("test")
+    runner.join(10)
+    assert not runner.is_alive()
+    assert not os.path.exists(f"{sockdir}/nvidia-gpu.sock")
