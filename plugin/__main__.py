@@ -15,7 +15,8 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from plugin.config import Config, check_socket_dirs, load_config
@@ -63,26 +64,52 @@ def make_logger() -> logging.Logger:
     return logger
 
 
-def _install_signals(manager: PluginManager) -> None:
-    """Route SIGHUP/SIGTERM/SIGINT/SIGQUIT to ``manager.run()`` through its wake-up pipe.
+def _route_signals(wakeup_fd: int) -> Callable[[], None]:
+    """Route SIGHUP/SIGTERM/SIGINT/SIGQUIT into ``wakeup_fd`` (the manager's wake-up pipe).
 
-    CPython's C-level handler writes each signal's number to ``manager.signal_fd`` the moment it
-    arrives, on whichever thread the kernel chose, so run() wakes and acts in arrival order. The
-    Python-level handler does nothing: it runs only when the main thread next executes bytecode,
-    which is never while it waits (a SIGTERM landing on a gRPC thread right after a SIGHUP was
-    lost, and the plugin kept serving).
+    CPython's C-level handler writes each signal's number there the moment it arrives, on
+    whichever thread the kernel chose, so run() wakes and acts in arrival order. The Python-level
+    handler does nothing: it runs only when the main thread next executes bytecode, which is never
+    while it waits (a SIGTERM landing on a gRPC thread right after a SIGHUP was lost, and the
+    plugin kept serving). Done first in main(): a SIGHUP while we parse flags, build the NVML
+    object or start waits in the pipe instead of killing us (SIGHUP's default action). Returns
+    what puts the previous handlers back (main() may be called in-process, e.g. by tests).
     """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
 
     def noted(signum: int, frame: Any) -> None:
         """Nothing to do: the wake-up byte already told run()."""
 
-    signal.set_wakeup_fd(manager.signal_fd, warn_on_full_buffer=False)
-    for sig in SIGNAL_COMMANDS:
-        signal.signal(sig, noted)
+    previous_fd = signal.set_wakeup_fd(wakeup_fd, warn_on_full_buffer=False)
+    previous = {sig: signal.signal(sig, noted) for sig in SIGNAL_COMMANDS}
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        signal.set_wakeup_fd(previous_fd)
+
+    return restore
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
+    wakeup = os.pipe()
+    os.set_blocking(wakeup[1], False)
+    restore = _route_signals(wakeup[1])
+    made: list[PluginManager] = []
+    try:
+        return _main(args, wakeup, made)
+    finally:
+        restore()  # first: no signal may write to the pipe once it is closed
+        for manager in made:
+            manager.close()
+        if not made:
+            for fd in wakeup:
+                os.close(fd)
+
+
+def _main(args: list[str], wakeup: tuple[int, int], made: list[PluginManager]) -> int:
     try:
         config: Config = load_config(args, os.environ)
         nvml = make_nvml(config.nvml, config.driver_root_ctr_path)
@@ -96,8 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bad sim spec, an unreachable node socket, a missing pynvml
         print(f"{PROG}: invalid --nvml option {config.nvml!r}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
-    manager = PluginManager(config, nvml, make_logger())
-    _install_signals(manager)
+    manager = PluginManager(config, nvml, make_logger(), wakeup=wakeup)
+    made.append(manager)
     try:
         manager.run()
     except InitError as exc:

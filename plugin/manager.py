@@ -71,6 +71,7 @@ class PluginManager:
         *,
         clock: Clock | None = None,
         mps: MpsDaemon | None = None,
+        wakeup: tuple[int, int] | None = None,
     ) -> None:
         self.config = config
         self.nvml = nvml
@@ -91,8 +92,14 @@ class PluginManager:
         # even when it lands on a gRPC thread (a Python handler alone runs only once the main
         # thread wakes up: a SIGTERM right after a SIGHUP was lost with queue.Queue.get()).
         self._commands: collections.deque[tuple[str, Any]] = collections.deque()
-        self._wake_r, self._wake_w = os.pipe()
+        # ``wakeup``: a pipe (read end, non-blocking write end) whose bytes already wait, e.g. the
+        # signals python -m plugin received before this manager existed; else our own.
+        self._wake_r, self._wake_w = wakeup or os.pipe()
         os.set_blocking(self._wake_w, False)
+        self._owns_wakeup = wakeup is None  # a pipe handed in is closed by close(), by its giver
+        self._wake_lock = threading.RLock()  # no write after close (the number may be reused)
+        self._wake_open = True
+        self._running = False
         self._state = threading.Condition()  # guards _stopping and what a stop tears down
         self._stopping = False
         self._rebuild_wanted: str | None = None
@@ -215,6 +222,8 @@ class PluginManager:
             self._shutdown()
             self.events.info("stopped")
         self._post("stop", None)
+        if not self._running and self._owns_wakeup:
+            self.close()
 
     def request_rebuild(self, reason: str = "sighup") -> None:
         """Ask ``run()`` to rebuild (safe from a signal handler)."""
@@ -224,17 +233,26 @@ class PluginManager:
         """Ask ``run()`` to stop and return (safe from a signal handler)."""
         self._post("stop", reason)
 
-    @property
-    def signal_fd(self) -> int:
-        """For ``signal.set_wakeup_fd``: each byte written is a signal number for run() to act on."""
-        return self._wake_w
+    def close(self) -> None:
+        """Close the wake-up pipe (python -m plugin: once its signals no longer write there).
+
+        stop() and run() close a pipe the manager made itself; nothing is posted afterwards.
+        """
+        with self._wake_lock:
+            if self._wake_open:
+                self._wake_open = False
+                os.close(self._wake_r)
+                os.close(self._wake_w)
 
     def _post(self, command: str, arg: Any) -> None:
-        self._commands.append((command, arg))  # deque.append is atomic: no lock a handler could meet
-        try:
-            os.write(self._wake_w, bytes([_POSTED]))
-        except BlockingIOError:  # the pipe is full of wake-ups: run() is awake and will drain the deque
-            pass
+        self._commands.append((command, arg))
+        with self._wake_lock:  # re-entrant: a signal handler that posts cannot deadlock on it
+            if not self._wake_open:
+                return
+            try:
+                os.write(self._wake_w, bytes([_POSTED]))
+            except BlockingIOError:  # full of wake-ups: run() is awake and will drain the deque
+                pass
 
     def _next_commands(self) -> list[tuple[str, Any]]:
         """Block until something arrives; every command since, in the order it came."""
@@ -257,6 +275,7 @@ class PluginManager:
         enumerates NVML afresh, so it sees whatever the later ones would have seen).
         """
         failed: list[BaseException] = []
+        self._running = True
 
         def build() -> None:
             try:
@@ -282,6 +301,7 @@ class PluginManager:
                     if command == "rebuild":
                         self._want_rebuild(arg)
         finally:
+            self._running = False
             self.stop()
 
     def _want_rebuild(self, reason: str) -> None:

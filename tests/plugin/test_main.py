@@ -218,6 +218,7 @@ def test_a_kubelet_socket_in_a_missing_directory_exits_2(sockdir: str, capsys) -
 # - "slow-rebuild": every NVML device count takes 30 s from the SIGHUP on, and the next signal waits
 #   until the rebuild has torn the first generation down (it is then stuck in NVML);
 # - "registering": the signals go once the first Register call has started (Register may take 60 s).
+# - "early-sighup": a SIGHUP arrives while main() reads its flags; the signals go after its rebuild.
 SIGNALLER = """
 import dataclasses, signal, sys, threading
 import plugin.__main__ as entry
@@ -234,6 +235,8 @@ def keep_node(*args):
     return nodes[-1]
 
 def patient(*args):
+    if mode == "early-sighup":
+        signal.raise_signal(signal.SIGHUP)
     return dataclasses.replace(load_config(*args), register_timeout_s=60)
 
 def started(self):
@@ -252,6 +255,8 @@ def tore_down(self):
 
 def signaller():
     served.wait()
+    if mode == "early-sighup":
+        torn_down.wait()
     for name in signals:
         if name == "SIGHUP" and mode == "slow-rebuild":
             nodes[0].add_latency("nvmlDeviceGetCount", 30)
@@ -439,3 +444,17 @@ def test_a_kubelet_socket_deleted_or_recreated_as_the_plugin_stops_leaves_nothin
     assert "Traceback" not in stderr and "exiting reason=SIGTERM" in stderr
     assert not os.path.exists(f"{sockdir}/nvidia-gpu.sock")
     kubelet.wait_for_allocatable(GPU, 0)
+
+
+def test_a_sighup_while_the_plugin_reads_its_flags_is_kept_for_after_the_start(
+    kubelet: FakeKubelet, sockdir: str
+) -> None:
+    """Before: the handlers were installed once the manager existed; SIGHUP's default action killed
+    the plugin (a config-manager that signals as the plugin starts)."""
+    result = run_signalled(sockdir, "SIGTERM", "early-sighup")
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    started = next(i for i, line in enumerate(lines) if "serving resource=" in line)
+    rebuild = next(i for i, line in enumerate(lines) if "rebuild reason=sighup" in line)
+    assert started < rebuild, result.stderr
+    assert not os.path.exists(f"{sockdir}/nvidia-gpu.sock")
