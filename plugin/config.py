@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from deviceplugin.v1beta1 import MAX_UNIX_SOCKET_PATH
+from deviceplugin.v1beta1 import DEVICE_PLUGIN_PATH, MAX_UNIX_SOCKET_PATH
 from plugin import flags as _flags
 from plugin.errors import ConfigError
 from plugin.imex import check_channel_ids
@@ -24,6 +24,8 @@ from plugin.replicas import check_resources
 from plugin.resources import socket_name
 from plugin.sharing import Sharing, parse_sharing
 from plugin.xids import HealthChecks, health_checks_from_env
+
+DEVICE_PLUGIN_DIR = DEVICE_PLUGIN_PATH.rstrip("/")  # where the kubelet looks for plugin sockets
 
 MIG_STRATEGIES = ("none", "single", "mixed")
 DEVICE_LIST_STRATEGIES = ("envvar", "volume-mounts", "cdi-annotations", "cdi-cri")
@@ -60,7 +62,7 @@ class Config:
     cdi_feature_flags: tuple[str, ...] = ()
     cdi_disable_hooks: tuple[str, ...] = ()
     cdi_root: str = "/var/run/cdi"
-    kubelet_socket: str = "/var/lib/kubelet/device-plugins/kubelet.sock"
+    kubelet_socket: str = f"{DEVICE_PLUGIN_DIR}/kubelet.sock"
     config_file: str = ""
     socket_dir: str = ""
     nvml: str = "real"
@@ -85,10 +87,11 @@ class Config:
 
     @property
     def plugin_socket_dir(self) -> str:
-        """Where our sockets live: ``--socket-dir`` or the kubelet socket's directory."""
+        """Where our sockets live: ``--socket-dir``, the kubelet socket's directory, or (an empty
+        ``--kubelet-socket``: never register) the kubelet's device-plugin directory, as NVIDIA's."""
         if self.socket_dir:
             return self.socket_dir
-        return os.path.dirname(self.kubelet_socket) or "."
+        return os.path.dirname(self.kubelet_socket) or DEVICE_PLUGIN_DIR
 
     def socket_path(self, socket_name: str) -> str:
         return os.path.join(self.plugin_socket_dir, socket_name)
@@ -279,13 +282,12 @@ def validate(config: Config) -> None:
 
 
 def _check_socket_paths(config: Config) -> None:
-    """Socket paths are absolute; an empty --kubelet-socket (never register) needs --socket-dir.
+    """Socket paths are absolute (an empty --kubelet-socket means: never register).
 
-    NVIDIA's plugin takes both as given: an empty --kubelet-socket skips registration and watches
-    ``.``, a relative one is dialled and watched relative to the working directory. Ours derives
-    its socket directory from the kubelet socket's, so either would serve in the working directory,
-    where no kubelet looks: a value from an unset variable (``--kubelet-socket=$SOCK``) would give
-    a plugin that runs and is never used.
+    NVIDIA's plugin takes both as given: an empty --kubelet-socket skips registration and serves in
+    the kubelet's device-plugin directory (ours too), a relative one is dialled and watched
+    relative to the working directory. Ours derives its socket directory from the kubelet socket's,
+    so a relative one would serve in the working directory, where no kubelet looks.
     """
     if config.kubelet_socket and not os.path.isabs(config.kubelet_socket):
         raise ConfigError(
@@ -296,11 +298,6 @@ def _check_socket_paths(config: Config) -> None:
         raise ConfigError(
             f"invalid --socket-dir option: {config.socket_dir!r} is not an absolute path"
             + _from(config, "socket_dir")
-        )
-    if not config.kubelet_socket and not config.socket_dir:
-        raise ConfigError(
-            "invalid --kubelet-socket option: empty (never register) needs --socket-dir to say where "
-            "to serve" + _from(config, "kubelet_socket")
         )
 
 

@@ -19,6 +19,7 @@ from deviceplugin.v1beta1 import api_pb2 as pb
 from deviceplugin.v1beta1 import api_pb2_grpc, unix_target
 from fake_kubelet import FakeKubelet
 from fake_nvml import FakeNVML
+from plugin.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 GPU = "nvidia.com/gpu"
@@ -319,20 +320,15 @@ def test_a_sigterm_during_a_rebuild_stuck_in_nvml_ends_the_plugin_within_the_dea
 @pytest.mark.parametrize(
     ("argv", "env", "needle"),
     [
-        (
-            ["--kubelet-socket="],
-            {},
-            "invalid --kubelet-socket option: empty (never register) needs --socket-dir",
-        ),
-        ([], {"KUBELET_SOCKET": ""}, "needs --socket-dir to say where to serve (from environment variable"),
         (["--kubelet-socket", "kubelet.sock"], {}, "'kubelet.sock' is not an absolute path"),
+        ([], {"KUBELET_SOCKET": "sock/kubelet.sock"}, "is not an absolute path (from environment variable"),
         (
             ["--kubelet-socket=", "--socket-dir", "."],
             {},
             "invalid --socket-dir option: '.' is not an absolute",
         ),
     ],
-    ids=["empty-flag", "empty-env", "relative", "relative-socket-dir"],
+    ids=["relative", "relative-env", "relative-socket-dir"],
 )
 def test_a_socket_path_that_would_serve_in_the_working_directory_exits_2(
     sockdir: str, argv: list[str], env: dict[str, str], needle: str
@@ -349,6 +345,15 @@ def test_a_socket_path_that_would_serve_in_the_working_directory_exits_2(
     assert result.returncode == 2, result.stderr
     assert needle in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert os.listdir(sockdir) == []
+
+
+@pytest.mark.parametrize(("argv", "env"), [(["--kubelet-socket="], {}), ([], {"KUBELET_SOCKET": ""})])
+def test_an_empty_kubelet_socket_alone_serves_where_the_kubelet_looks_for_plugins(argv, env) -> None:
+    """As NVIDIA's: never register, serve in /var/lib/kubelet/device-plugins (it served in the
+    working directory, where no kubelet looks)."""
+    config = load_config([*argv], env)
+    assert config.kubelet_socket == ""
+    assert config.socket_path("nvidia-gpu.sock") == "/var/lib/kubelet/device-plugins/nvidia-gpu.sock"
 
 
 def test_an_empty_kubelet_socket_with_a_socket_dir_serves_without_registering(
