@@ -1,6 +1,6 @@
 """``dp-harness explore``: seeded random fault sequences, checked against invariants, shrunk to scenarios.
 
-    dp-harness explore                                   # our plugin in-process, 60 s, seed 0
+    dp-harness explore                                   # our plugin in-process, 120 s, seed 0
     dp-harness explore --seed 7 --budget 10m
     dp-harness explore --plugin-cmd '/usr/bin/my-plugin --socket-dir {socket_dir}' --plugin-profile nvidia
 
@@ -68,7 +68,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = ExploreOptions()
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed of the fleet and the runs (0)")
     parser.add_argument(
-        "--budget", type=_duration, default=defaults.budget, help="how long to explore (60s; 10m, 1h)"
+        "--budget",
+        type=_duration,
+        default=defaults.budget,
+        help=f"how long to explore ({defaults.budget:g}s; 10m, 1h)",
     )
     parser.add_argument(
         "--max-examples", type=_positive, default=defaults.max_examples, help="at most this many runs"

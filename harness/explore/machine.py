@@ -316,9 +316,12 @@ def machine_for(session: Explorer) -> type[RuleBasedStateMachine]:
                 self._do("delete", {"pod": pod}, pod=pod)
 
         # -- time ----------------------------------------------------------------------------
+        # Not named "advance": Hypothesis sorts rules by name (after targets and argument count)
+        # and draws the first valid one far more often than the rest; as the first, a time jump
+        # made about a fifth of all runs idle (nothing but 30 s jumps, measured on seed 0).
         @precondition(lambda self: self.live())
         @rule(by=st.sampled_from(JUMPS))
-        def advance(self, by: str) -> None:
+        def time_jump(self, by: str) -> None:
             self._do("advance", {"by": by}, by=by)
 
     return ExploreMachine
