@@ -33,7 +33,7 @@ def test_explore_catches_a_planted_xid_bug(monkeypatch: pytest.MonkeyPatch, tmp_
     monkeypatch.setattr(HealthChecks, "is_critical", _inverted)
     # A small seeded session: the smallest node, a run cap so that a loaded machine ends where a
     # quiet one does, and a shrink budget that fits the test's minute.
-    options = ExploreOptions(seed=1, max_examples=12, budget=30, shrink_budget=15, fleet_size=1)
+    options = ExploreOptions(seed=1, max_examples=12, budget=30, shrink_budget=10, fleet_size=1)
     outcome = explore(options, tmp_path, replay=True)
 
     assert not outcome.ok
