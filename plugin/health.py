@@ -179,8 +179,11 @@ class HealthMonitor:
                     continue
                 if self._stop.is_set():
                     break
-                self._wait_failing = False
                 with self._lock:
+                    if not self._in_outage():
+                        # An event ends an error streak, unless a GPU is still out: the next wait
+                        # fails for it again, and a new streak would mark every device once more.
+                        self._wait_failing = False
                     self._handle(event)
         except Exception as exc:  # never die silently: the kubelet would keep trusting stale health
             self._log.error("health-monitor-failed", error=describe(exc))
@@ -188,6 +191,10 @@ class HealthMonitor:
                 self._mark(self._devices, "nvml-error", error=describe(exc))
         finally:
             self._release()
+
+    def _in_outage(self) -> bool:
+        """Is a GPU out (recovery saw it not answer, and it has not come back)?"""
+        return any(f.outage_seen for f in self._faults.values())
 
     def _wait_failed(self, exc: BaseException) -> None:
         if self._wait_failing:
