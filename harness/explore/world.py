@@ -227,7 +227,10 @@ class World:
         g.lost = True
         if self.rules.recovery:
             g.xid = False  # an outage is what lets an XID-marked GPU recover
-        if self.plugin_running and g.built and self._watching():
+        # The waits fail only for a GPU in the event set: one registered when this generation was
+        # built. Where a call failure fired in this generation, its registration may have been the
+        # one that failed (expect() leaves the other GPUs open then).
+        if self.plugin_running and g.watched and not self.gen.tainted and self._watching():
             self.gen.wait_failed = True
 
     def recover(self, index: int) -> None:

@@ -83,3 +83,27 @@ def test_the_health_view_after_an_xid_must_hold_not_only_be_reached() -> None:
     assert after_xid.hold == EVENT_HOLD > 0
     (after_jump,) = health(_situation(world, "advance", by="30s"))
     assert after_jump.hold == 0
+
+
+def _wanted(world: World, action: str) -> dict[str, str]:
+    (obligation,) = health(_situation(world, action))
+    return dict(obligation.conditions["health"])
+
+
+def test_losing_a_gpu_outside_the_event_set_fails_no_wait() -> None:
+    keeps = HealthRules(keeps_serving=True)
+    world = _world(keeps)
+    world.lose(0)
+    assert _wanted(world, "gpu_lost") == {"gpu0": "Unhealthy", "gpu1": "Unhealthy"}  # the wait failed
+    world.plugin_sighup(10, {})  # rebuilt while lost: gpu0 served Unhealthy, its events not registered
+    world.recover(0)
+    world.lose(0)
+    assert _wanted(world, "gpu_lost") == {"gpu0": "Unhealthy", "gpu1": "Healthy"}
+
+
+def test_a_loss_after_a_call_failure_fired_leaves_the_others_open() -> None:
+    world = _world(HealthRules(keeps_serving=True))
+    world.nvml_error("nvmlDeviceGetHandleByUUID", 1, 5)
+    world.plugin_sighup(10, {})  # pending when the rebuild began: it may cost gpu0 its registration
+    world.lose(0)
+    assert _wanted(world, "gpu_lost") == {"gpu0": "Unhealthy"}
