@@ -307,9 +307,12 @@ class HealthMonitor:
                     if not self._register(gpu, initial=False):
                         fault.clean = 0
                         continue
-                if fault.outage_seen:
-                    self._wait_failing = False  # the outage that failed the waits is over
                 del self._faults[gpu]
+                if fault.outage_seen and not self._in_outage():
+                    # The last outage that failed the waits is over. While another GPU is still
+                    # out, the next wait fails for it again: ending the streak now would start a
+                    # new one that marks every device Unhealthy once more.
+                    self._wait_failing = False
                 back = [d for d in self._by_uuid[gpu] if d.gpu_uuid == gpu and d.id in self._unhealthy]
                 self._unhealthy.difference_update(d.id for d in back)
                 if back:
