@@ -27,14 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
-MIX = [
-    "scenarios/registration/registers-gpus.yaml",
-    "scenarios/health/xid-fatal-marks-unhealthy.yaml",
-    "scenarios/kubelet/restart-reregisters.yaml",
-    "scenarios/kubelet/stream-loss-grace-period.yaml",
-    "scenarios/allocate/envvar-lists-healthy-uuids.yaml",
-    "scenarios/allocate/direct-calls.yaml",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_suite import MIX  # noqa: E402  (the same mix of cases as the suite benchmark)
 
 
 def rss_mib() -> float:
