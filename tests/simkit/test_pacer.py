@@ -57,17 +57,22 @@ def test_a_hold_runs_to_its_horizon_and_fires_what_falls_due_inside(sim) -> None
 def test_no_jump_while_events_keep_coming(sim) -> None:
     clock, log, pacer = sim
     stop = threading.Event()
+    chattered = threading.Event()  # 60 events, some 300 ms of chatter
 
     def chatter() -> None:  # an event every 5 ms: never quiet for 20 ms
+        lines = 0
         while not stop.wait(0.005):
             log.append("plugin", "log", line="busy")
+            lines += 1
+            if lines == 60:
+                chattered.set()
 
     thread = threading.Thread(target=chatter)
     thread.start()
     try:
         clock.call_later(60, lambda: None)
         with pacer.running(clock.now() + 120):
-            time.sleep(0.3)
+            assert chattered.wait(30)
             assert pacer.jumped == 0
     finally:
         stop.set()
