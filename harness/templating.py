@@ -42,6 +42,7 @@ _LIST = re.compile(r"^(devices|healthy|unhealthy)(?:@(\S+))?$")
 _ALLOCATED = re.compile(r"^allocated\.([^.@\s]+)\.([^.@\s]+)(?:@(\S+))?$")
 _MATRIX = re.compile(r"^matrix\.([A-Za-z_][\w-]*)$")
 _PART = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+_ONE_TEMPLATE = re.compile(r"\{[^{}\s:,]+\}")  # {name}, {gpu0.uuid}; never a mapping's braces
 
 
 class TemplateError(ValueError):
@@ -310,6 +311,20 @@ def render(text: str, resolver: Resolver) -> str:
             value = resolver.resolve(piece)
             out.append(",".join(value) if isinstance(value, list) else str(value))
     return "".join(out)
+
+
+def render_known(text: str, resolver: Resolver) -> str:
+    """A message as the case saw it: each template in ``text`` ('{gpu0.uuid}') as its value now,
+    and what is not a template (a description's own mapping braces) or does not resolve now (a
+    failed case's pod that was never admitted) as written. For failure texts, never raises."""
+
+    def one(found: re.Match[str]) -> str:
+        try:
+            return render(found.group(0), resolver)
+        except Exception:  # any reason it cannot be said now: say it as written
+            return found.group(0)
+
+    return _ONE_TEMPLATE.sub(one, text)
 
 
 def render_value(text: str, resolver: Resolver) -> str | list[str]:

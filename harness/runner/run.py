@@ -36,6 +36,7 @@ from harness.result import Failure, Result, Status, StepResult
 from harness.runner.live import LiveCtx
 from harness.runner.never import NeverWatch
 from harness.runner.setup import Setup
+from harness.templating import render_known
 
 
 @functools.cache
@@ -205,7 +206,9 @@ def _failure(scenario: Scenario, ctx: LiveCtx | None, exc: BaseException) -> tup
     step = ctx.step if ctx is not None else None
     where = (step.title(), str(step.loc)) if step is not None else ("setup", str(scenario.loc))
     if isinstance(exc, StepFailed):
-        return Status.FAILED, Failure(*where, exc.message, exc.expectation, exc.observed, health=exc.health)
+        # What was expected, in the values its templates stood for, as the observation is said.
+        expectation = render_known(exc.expectation, ctx) if ctx is not None else exc.expectation
+        return Status.FAILED, Failure(*where, exc.message, expectation, exc.observed, health=exc.health)
     if isinstance(exc, StepError):
         return Status.ERROR, Failure(*where, exc.message, hint=exc.fix)
     # A bug in a component or in the harness: say which step met it, and keep the traceback.

@@ -9,7 +9,6 @@ socket is the one its resource registered with, unless ``endpoint`` names anothe
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -43,9 +42,6 @@ class _ClockDeadline(grpc.RpcError):
 
     def details(self) -> str:
         return "Deadline Exceeded"
-
-
-_TEMPLATE = re.compile(r"\{[^{}\s:,]+\}")  # one {name} or {gpu0.uuid}, never a mapping's braces
 
 
 def _unary(ctx: Ctx, method: Any, request: Any, **kw: Any) -> Any:
@@ -207,19 +203,6 @@ class Call(Step):
         if self.expect is not None and (why := self.expect.match(answer, ctx)):
             raise StepFailed(
                 f"{self.rpc} answered differently",
-                expectation=_resolved(self.expect.describe(), ctx),
+                expectation=self.expect.describe(),
                 observed=f"{answer!r}: {why}",
             )
-
-
-def _resolved(text: str, ctx: Ctx) -> str:
-    """An expectation as the case saw it: each template in it ('{gpu0.uuid}') as its value, the
-    braces of the description's own mappings, and any template that cannot resolve, as written."""
-
-    def one(found: re.Match[str]) -> str:
-        try:
-            return templating.render(found.group(0), ctx)
-        except templating.TemplateError:
-            return found.group(0)
-
-    return _TEMPLATE.sub(one, text)
